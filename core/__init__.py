@@ -1,0 +1,1 @@
+"""The lab's engine: data, networks, training, probes and experiments. Never imports streamlit."""

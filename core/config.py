@@ -1,0 +1,139 @@
+"""One schema, three faces: config fields that carry their own range, choices and help.
+
+A lesson's Config is a frozen dataclass whose fields are declared with `param`. From that one
+declaration come validation (`__post_init__` calls `validate`), the CLI options (`add_options`),
+the URL query parameters (`from_strings` / `to_strings`) and the widgets' help text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A bad option value; `option` names the field, the message says what is allowed."""
+
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option = option
+        self.message = message
+
+
+def param(default, help: str, *, choices=None, lo=None, hi=None, label=None, log=False):
+    """Declare a config field with its help text and allowed values."""
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "lo": lo, "hi": hi,
+            "label": label, "log": log}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def specs(cls_or_cfg) -> list[dataclasses.Field]:
+    """The declared fields of a config class (or instance), in order."""
+    return [f for f in dataclasses.fields(cls_or_cfg) if "help" in f.metadata]
+
+
+def label(f: dataclasses.Field) -> str:
+    """The human label of a field (its `label`, else its name in words)."""
+    return f.metadata.get("label") or f.name.replace("_", " ").capitalize()
+
+
+def allowed(f: dataclasses.Field) -> str:
+    """A short phrase for what a field accepts, used in error messages."""
+    m = f.metadata
+    if m["choices"]:
+        return "one of " + ", ".join(m["choices"])
+    if m["lo"] is not None and m["hi"] is not None:
+        return f"between {m['lo']:g} and {m['hi']:g}"
+    if m["lo"] is not None:
+        return f"at least {m['lo']:g}"
+    return "a value"
+
+
+def _check_one(f: dataclasses.Field, value) -> None:
+    m = f.metadata
+    if m["choices"] and value not in m["choices"]:
+        raise ConfigError(f.name, f"must be {allowed(f)} (got {value!r})")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise ConfigError(f.name, f"must be a finite number (got {value!r})")
+        lo, hi = m["lo"], m["hi"]
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ConfigError(f.name, f"must be {allowed(f)} (got {value:g})")
+
+
+def validate(cfg) -> None:
+    """Raise ConfigError for the first field whose value is out of range or not a choice."""
+    for f in specs(cfg):
+        value = getattr(cfg, f.name)
+        if isinstance(f.default, tuple):
+            if not value:
+                raise ConfigError(f.name, "needs at least one value")
+            for item in value:
+                _check_one(f, item)
+        else:
+            _check_one(f, value)
+
+
+def parse(f: dataclasses.Field, text: str):
+    """Turn one string (CLI or URL) into the field's type, or raise ConfigError."""
+    kind = type(f.default)
+    text = str(text).strip()
+    try:
+        if kind is bool:
+            low = text.lower()
+            if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError
+            return low in ("1", "true", "yes", "on")
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+        if kind is tuple:
+            return tuple(s.strip() for s in text.split(",") if s.strip())
+        return text
+    except ValueError:
+        raise ConfigError(f.name, f"must be {allowed(f)} (got {text!r})") from None
+
+
+def format_value(value) -> str:
+    """The string form of a field value, as the CLI and the URL carry it."""
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def from_strings(cls, values: Mapping[str, Any], base=None):
+    """Build a config from string values (unknown keys are ignored); raise ConfigError."""
+    base = base if base is not None else cls()
+    by_name = {f.name: f for f in specs(cls)}
+    changes = {k: parse(by_name[k], v) for k, v in values.items() if k in by_name}
+    return dataclasses.replace(base, **changes)
+
+
+def to_strings(cfg, only_changed: bool = False) -> dict[str, str]:
+    """The config as string values; with only_changed, just the fields off their default."""
+    out = {}
+    for f in specs(cfg):
+        value = getattr(cfg, f.name)
+        if not only_changed or value != f.default:
+            out[f.name] = format_value(value)
+    return out
+
+
+def apply_preset(cls, presets: Mapping[str, Mapping[str, Any]], name: str):
+    """The default config with a named preset's values applied."""
+    if name not in presets:
+        raise ConfigError("preset", f"must be one of {', '.join(presets)} (got {name!r})")
+    return dataclasses.replace(cls(), **presets[name])
+
+
+class Validated:
+    """Mixin: a frozen dataclass that validates itself when built."""
+
+    def __post_init__(self):
+        validate(self)

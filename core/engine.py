@@ -1,0 +1,156 @@
+"""The one training loop: a generator that turns a TrainConfig into long-form Records."""
+
+from __future__ import annotations
+
+import math
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+from . import probes
+from .config import Validated, param
+from .data import DATASETS, Dataset
+from .device import DEVICES, resolve
+from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
+from .optim import OPTIMIZERS, make_optimizer
+from .records import Record
+
+# Module construction draws from torch's global RNG; sessions are threads of one process, so
+# seeding and building happen under one lock to keep "same seed, same records" under load.
+_build_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TrainConfig(Validated):
+    """One training run: data, network, optimizer and measurement schedule."""
+
+    dataset: str = param("digits", "Training data. Digits are bundled; the MNIST family downloads once.",
+                         choices=DATASETS)
+    depth: int = param(10, "Number of hidden layers.", lo=1, hi=100)
+    width: int = param(100, "Units in each hidden layer.", lo=4, hi=512)
+    activation: str = param("sigmoid", "Activation function of every hidden layer.", choices=ACTIVATIONS)
+    init: str = param("xavier_uniform", "Weight initialisation (biases start at zero).", choices=INITS,
+                      label="Initialisation")
+    batch_norm: str = param("none", "Batch normalisation before or after each activation.",
+                            choices=BATCH_NORM, label="Batch norm")
+    optimizer: str = param("sgd", "torch.optim optimizer.", choices=OPTIMIZERS)
+    lr: float = param(0.1, "Learning rate.", lo=1e-5, hi=10.0, log=True, label="Learning rate")
+    batch_size: int = param(64, "Examples per training step.", lo=2, hi=4096)
+    steps: int = param(500, "Training steps (mini-batches).", lo=1, hi=100_000)
+    seed: int = param(0, "Seeds the split, the initial weights and the batch order.", lo=0, hi=2**31 - 1)
+    clip_norm: float = param(0.0, "Clip the global gradient norm to this value (0 = off).", lo=0.0, hi=1e6,
+                             label="Clip norm")
+    clip_value: float = param(0.0, "Clip every gradient component to ±this value (0 = off).", lo=0.0, hi=1e6,
+                              label="Clip value")
+    probe_every: int = param(10, "Measure the layers every this many steps.", lo=1, hi=10_000)
+    eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000)
+    device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES)
+
+
+def activation_params(cfg) -> dict[str, float]:
+    """The activation parameters (leaky_alpha, elu_alpha, ...) a config carries, if any."""
+    names = {key for mapping in ACTIVATION_PARAMS.values() for key in mapping}
+    return {n: getattr(cfg, n) for n in names if hasattr(cfg, n)}
+
+
+def build_model(cfg: TrainConfig, data: Dataset, generator: torch.Generator) -> MLP:
+    """The MLP a config describes, initialised from the generator."""
+    with _build_lock:
+        torch.manual_seed(cfg.seed)
+        return MLP(data.n_features, data.n_classes, cfg.depth, cfg.width, cfg.activation, cfg.init,
+                   cfg.batch_norm, generator=generator, **activation_params(cfg))
+
+
+@torch.no_grad()
+def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """Loss and accuracy in eval mode on a whole split."""
+    was_training = model.training
+    model.eval()
+    logits = model(x)
+    out = {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
+    model.train(was_training)
+    return out
+
+
+def clip_and_measure(params: list[torch.nn.Parameter], cfg: TrainConfig) -> float:
+    """Clip gradients as the config asks; return the global gradient norm the update will use."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if cfg.clip_value > 0:
+        torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
+    if cfg.clip_norm > 0:
+        torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+    return torch.nn.utils.get_total_norm(grads).item()
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless shuffled mini-batch indices, reshuffled every epoch from the generator."""
+    batch_size = min(batch_size, n)
+    while True:
+        order = torch.randperm(n, generator=generator)
+        for start in range(0, n - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
+
+
+def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[Record]:
+    """Per-layer records for one probe step (layer 1 is nearest the input)."""
+    return [Record(run, step, metric, i + 1, v) for metric, vs in values.items() for i, v in enumerate(vs)]
+
+
+def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
+          params: list[torch.nn.Parameter] | None = None) -> Iterator[Record]:
+    """Train and yield Records; a non-finite loss or gradient ends the run with `diverged`.
+
+    `model` and `params` let a lesson bring its own network (transfer) or train only a subset.
+    """
+    generator = torch.Generator().manual_seed(cfg.seed)
+    model = model if model is not None else build_model(cfg, data, generator)
+    device = resolve(cfg.device, cfg.width, cfg.batch_size)
+    model.to(device).train()
+    params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
+    opt = make_optimizer(cfg.optimizer, params, cfg.lr)
+    x, y = data.x_train.to(device), data.y_train.to(device)
+    x_val, y_val = data.x_val.to(device), data.y_val.to(device)
+    order = batches(len(x), cfg.batch_size, generator)
+
+    for step in range(1, cfg.steps + 1):
+        idx = next(order).to(device)
+        xb, yb = x[idx], y[idx]
+        probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
+        with probes.capture(model) if probing else nullcontext(([], [])) as (inputs, outputs):
+            logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            yield Record(run, step, "diverged", None, float(step))
+            return
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not math.isfinite(clip_and_measure(params, cfg)):
+            yield Record(run, step, "diverged", None, float(step))
+            return
+        if probing:
+            norms, before = probes.grad_norms(model), probes.weights(model)
+        opt.step()
+        yield Record(run, step, "loss", None, loss_value)
+        yield Record(run, step, "accuracy", None, (logits.argmax(1) == yb).float().mean().item())
+
+        if probing:
+            values = {"grad_norm": norms, "update_ratio": probes.update_ratios(before, model)}
+            values.update(probes.activation_stats(model, inputs, outputs))
+            as_lists = {k: v.tolist() for k, v in values.items()}
+            if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
+                yield Record(run, step, "diverged", None, float(step))
+                return
+            yield from probe_records(run, step, as_lists)
+
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            ev = evaluate(model, x_val, y_val)
+            if not math.isfinite(ev["loss"]):
+                yield Record(run, step, "diverged", None, float(step))
+                return
+            yield Record(run, step, "val_loss", None, ev["loss"])
+            yield Record(run, step, "val_accuracy", None, ev["accuracy"])

@@ -1,0 +1,77 @@
+"""Per-layer measurements taken on probe steps: gradient norms, update ratios, activation stats.
+
+Each function returns one value per layer as a 1-D tensor, so the engine moves all of a probe
+step's numbers to Python in one transfer.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+from .nets import MLP, max_derivative
+
+PERCENTILES = (0.15, 0.50, 0.85)
+SATURATION_LEVEL = 0.01  # f'(z) below 1% of its maximum counts as saturated
+
+
+@contextmanager
+def capture(model: MLP):
+    """Record each hidden activation's input and output during the forward passes inside."""
+    inputs: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []
+
+    def hook(_module, args, out):
+        inputs.append(args[0].detach())
+        outputs.append(out.detach())
+
+    handles = [act.register_forward_hook(hook) for act in model.acts]
+    try:
+        yield inputs, outputs
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def grad_norms(model: MLP) -> torch.Tensor:
+    """L2 norm of each Linear layer's weight gradient, input layer first."""
+    return torch.stack([lin.weight.grad.detach().norm() for lin in model.linears])
+
+
+def weights(model: MLP) -> list[torch.Tensor]:
+    """A copy of each Linear layer's weights, to measure the next update against."""
+    return [lin.weight.detach().clone() for lin in model.linears]
+
+
+def update_ratios(before: list[torch.Tensor], model: MLP) -> torch.Tensor:
+    """||W_after - W_before|| / ||W_before|| for each Linear layer."""
+    return torch.stack([
+        (lin.weight.detach() - w).norm() / w.norm().clamp_min(1e-12)
+        for w, lin in zip(before, model.linears)
+    ])
+
+
+def derivative(act: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Elementwise f'(z) of an activation module, by autograd."""
+    with torch.enable_grad():
+        z = z.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(act(z).sum(), z)
+    return g
+
+
+def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Percentiles of each hidden activation's input, its output's mean and std, and the
+    fractions of saturated and dead units, all measured on the captured batch."""
+    z = torch.stack(inputs)  # (layers, batch, width)
+    a = torch.stack(outputs)
+    q = torch.quantile(z.flatten(1).float(), torch.tensor(PERCENTILES, device=z.device), dim=1)
+    g = derivative(model.acts[0], z).abs()  # every hidden layer shares one activation type
+    limit = SATURATION_LEVEL * max_derivative(model.activation, **model.act_params)
+    saturated = ((g < limit).float().mean(1) > 0.5).float().mean(1)  # most of the batch
+    dead = (g == 0).all(1).float().mean(1)  # every sample of the batch
+    return {
+        "preact_p15": q[0], "preact_p50": q[1], "preact_p85": q[2],
+        "act_mean": a.mean((1, 2)), "act_std": a.std((1, 2)),
+        "saturated_fraction": saturated, "dead_fraction": dead,
+    }
