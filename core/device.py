@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -22,9 +23,9 @@ def resolve(choice: str, width: int, batch_size: int) -> torch.device:
         if not torch.cuda.is_available():
             raise RuntimeError("device 'cuda' was asked for, but no CUDA device is available")
         return torch.device("cuda")
-    if choice == "auto" and torch.cuda.is_available():
-        if width >= CUDA_MIN_WIDTH and batch_size >= CUDA_MIN_BATCH:
-            return torch.device("cuda")
+    big = width >= CUDA_MIN_WIDTH and batch_size >= CUDA_MIN_BATCH
+    if choice == "auto" and big and torch.cuda.is_available():
+        return torch.device("cuda")
     return torch.device("cpu")
 
 
@@ -40,9 +41,7 @@ def configure_threads(concurrent_runs: int) -> int:
     threads = max(1, (os.cpu_count() or 1) // max(1, concurrent_runs))
     if not _configured:
         torch.set_num_threads(threads)
-        try:
+        with contextlib.suppress(RuntimeError):  # fixed once inter-op work has started
             torch.set_num_interop_threads(1)
-        except RuntimeError:  # already fixed once inter-op work has started
-            pass
         _configured = True
     return torch.get_num_threads()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F

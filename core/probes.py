@@ -48,7 +48,7 @@ def update_ratios(before: list[torch.Tensor], model: MLP) -> torch.Tensor:
     """||W_after - W_before|| / ||W_before|| for each Linear layer."""
     return torch.stack([
         (lin.weight.detach() - w).norm() / w.norm().clamp_min(1e-12)
-        for w, lin in zip(before, model.linears)
+        for w, lin in zip(before, model.linears, strict=True)
     ])
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import IO, Iterable, NamedTuple, Optional
+from collections.abc import Iterable
+from typing import IO, NamedTuple
 
 import pandas as pd
 
@@ -23,7 +24,7 @@ class Record(NamedTuple):
     run: str
     step: int
     metric: str
-    layer: Optional[int]
+    layer: int | None
     value: float
 
 
