@@ -154,3 +154,11 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
                 return
             yield Record(run, step, "val_loss", None, ev["loss"])
             yield Record(run, step, "val_accuracy", None, ev["accuracy"])
+
+
+def warm_up() -> None:
+    """Pay the one-off costs (lazy torch imports on the first optimizer step, the digits load)
+    before the first visitor presses Train."""
+    from .data import load
+
+    list(train(TrainConfig(depth=2, width=8, steps=2, probe_every=1, eval_every=1), load("digits", 0)))

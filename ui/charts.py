@@ -1,0 +1,107 @@
+"""Pure altair builders: a long-form records DataFrame in, a chart out (no streamlit here).
+
+Every builder filters its metrics inside the spec, so the spec stays the same from one redraw
+to the next and only the data changes: the browser updates the view rather than rebuilding it.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+HEIGHT = 220
+
+
+def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
+    return alt.FieldOneOfPredicate(field="metric", oneOf=list(metrics))
+
+
+def _diverged_rule(base: alt.Chart) -> alt.Chart:
+    """A red rule and label at the step where a run diverged (nothing if none did)."""
+    marks = base.transform_filter(alt.datum.metric == "diverged")
+    rule = marks.mark_rule(color="#d62728", strokeWidth=2).encode(x="value:Q")
+    text = marks.mark_text(color="#d62728", align="left", dx=4, dy=-4, baseline="bottom").encode(
+        x="value:Q", y=alt.value(12), text=alt.value("diverged"))
+    return rule + text
+
+
+def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
+           color: str = "metric", log: bool = False) -> alt.LayerChart:
+    """Metric against step, one line per series; a red rule marks divergence."""
+    base = alt.Chart(df)
+    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("value:Q", title=y_title, scale=scale),
+        color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        strokeDash=alt.StrokeDash("metric:N", title=None) if color != "metric" else alt.Undefined,
+        tooltip=["run:N", "metric:N", "step:Q", alt.Tooltip("value:Q", format=".4g")],
+    )
+    return (lines + _diverged_rule(base)).properties(title=title, height=HEIGHT)
+
+
+def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient norm by layer") -> alt.Chart:
+    """Layer × step heat map of a per-layer metric on a log colour scale (input layer at the bottom)."""
+    return alt.Chart(df).transform_filter(
+        (alt.datum.metric == metric) & (alt.datum.value > 0)
+    ).mark_rect().encode(
+        x=alt.X("step:O", title="step", axis=alt.Axis(labelOverlap=True, labelAngle=0)),
+        y=alt.Y("layer:O", title="layer (1 = input side)", sort="descending"),
+        color=alt.Color("value:Q", title=metric, scale=alt.Scale(type="log", scheme="viridis")),
+        tooltip=["step:Q", "layer:O", alt.Tooltip("value:Q", format=".3g")],
+    ).properties(title=title, height=HEIGHT)
+
+
+def _first_and_latest(chart: alt.Chart) -> alt.Chart:
+    """Keep the first and the latest probe step of each run, labelled in a `when` field."""
+    return chart.transform_joinaggregate(
+        first="min(step)", latest="max(step)", groupby=["run"]
+    ).transform_filter(
+        (alt.datum.step == alt.datum.first) | (alt.datum.step == alt.datum.latest)
+    ).transform_calculate(
+        when=alt.expr.if_(alt.datum.step == alt.datum.latest, "latest", "first probe")
+    )
+
+
+def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient profile") -> alt.Chart:
+    """A per-layer metric against layer at the first and the latest probe step, log y."""
+    base = _first_and_latest(alt.Chart(df).transform_filter(
+        (alt.datum.metric == metric) & (alt.datum.value > 0)))
+    return base.mark_line(point=True).encode(
+        x=alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric, scale=alt.Scale(type="log")),
+        color=alt.Color("when:N", title=None, sort=["first probe", "latest"], scale=alt.Scale(scheme="tableau10")),
+        detail="run:N",
+        tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("value:Q", format=".3g")],
+    ).properties(title=title, height=HEIGHT)
+
+
+def percentile_bands(df: pd.DataFrame, title: str = "Activation input: 15th–85th percentile") -> alt.LayerChart:
+    """Per-layer band of the activation input's 15th–85th percentiles with the median, first and latest."""
+    base = _first_and_latest(alt.Chart(df).transform_filter(
+        _metric_is("preact_p15", "preact_p50", "preact_p85")
+    ).transform_pivot("metric", value="value", groupby=["run", "step", "layer"]))
+    x = alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1))
+    color = alt.Color("when:N", title=None, sort=["first probe", "latest"], scale=alt.Scale(scheme="tableau10"))
+    band = base.mark_area(opacity=0.3).encode(
+        x=x, y=alt.Y("preact_p15:Q", title="activation input"), y2="preact_p85:Q", color=color, detail="run:N")
+    median = base.mark_line(point=True).encode(
+        x=x, y="preact_p50:Q", color=color, detail="run:N",
+        tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("preact_p15:Q", format=".3g"),
+                 alt.Tooltip("preact_p50:Q", format=".3g"), alt.Tooltip("preact_p85:Q", format=".3g")])
+    return (band + median).properties(title=title, height=HEIGHT)
+
+
+def fractions(df: pd.DataFrame, title: str = "Saturated and dead units (latest probe)") -> alt.Chart:
+    """Saturated and dead fractions against layer at the latest probe step."""
+    return alt.Chart(df).transform_filter(
+        _metric_is("saturated_fraction", "dead_fraction")
+    ).transform_joinaggregate(latest="max(step)", groupby=["run"]).transform_filter(
+        alt.datum.step == alt.datum.latest
+    ).mark_line(point=True).encode(
+        x=alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title="fraction of units", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("metric:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        strokeDash="run:N",
+        tooltip=["run:N", "metric:N", "layer:Q", alt.Tooltip("value:Q", format=".2f")],
+    ).properties(title=title, height=HEIGHT)

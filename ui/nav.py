@@ -1,0 +1,32 @@
+"""Deep links on a fresh server: make sure app.py's navigation runs before any page.
+
+Streamlit runs a `pages/` script directly when a deep link is a fresh server's first request,
+skipping the entrypoint (streamlit/streamlit#9624). A page then hands over to app.py, which
+builds the navigation and switches back to the page with the link's query parameters.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+ENTRY_FLAG = "_entrypoint_ran"
+DEEP_LINK = "_deep_link"
+
+
+def mark_entrypoint() -> None:
+    """Called by app.py on every run."""
+    st.session_state[ENTRY_FLAG] = True
+
+
+def ensure_entrypoint(page_path: str) -> None:
+    """Called first by every page: hand over to app.py if it has not run in this session."""
+    if not st.session_state.get(ENTRY_FLAG):
+        st.session_state[DEEP_LINK] = (page_path, st.query_params.to_dict())
+        st.switch_page("app.py")
+
+
+def resume_deep_link() -> None:
+    """Called by app.py after st.navigation: go to the page a deep link asked for."""
+    link = st.session_state.pop(DEEP_LINK, None)
+    if link is not None:
+        st.switch_page(link[0], query_params=link[1])
