@@ -46,7 +46,7 @@ class TrainConfig(Validated):
                              label="Clip norm")
     clip_value: float = param(0.0, "Clip every gradient component to ±this value (0 = off).", lo=0.0, hi=1e6,
                               label="Clip value")
-    probe_every: int = param(10, "Measure the layers every this many steps.", lo=1, hi=10_000)
+    probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000)
     eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000)
     device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES)
 
@@ -76,14 +76,19 @@ def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     return out
 
 
-def clip_and_measure(params: list[torch.nn.Parameter], cfg: TrainConfig) -> float:
-    """Clip gradients as the config asks; return the global gradient norm the update will use."""
-    grads = [p.grad for p in params if p.grad is not None]
+def clip_and_check(params: list[torch.nn.Parameter], cfg: TrainConfig) -> bool:
+    """Clip gradients as the config asks; return whether they are finite.
+
+    Clipping by norm measures the global norm anyway. Otherwise the first and last parameters'
+    gradients stand in for all: a non-finite value anywhere in backprop reaches them, and one that
+    slips past (masked by a saturated unit) poisons the weights, so the next loss is non-finite.
+    """
     if cfg.clip_value > 0:
         torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
     if cfg.clip_norm > 0:
-        torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm)
-    return torch.nn.utils.get_total_norm(grads).item()
+        return math.isfinite(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm).item())
+    ends = [p.grad for p in (params[0], params[-1]) if p.grad is not None]
+    return all(math.isfinite(g.sum().item()) for g in ends)
 
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
@@ -129,7 +134,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
             return
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if not math.isfinite(clip_and_measure(params, cfg)):
+        if not clip_and_check(params, cfg):
             yield Record(run, step, "diverged", None, float(step))
             return
         if probing:

@@ -54,7 +54,8 @@ def make_activation(name: str, **params: float) -> nn.Module:
 @functools.lru_cache(maxsize=64)
 def _max_derivative(name: str, params: tuple) -> float:
     act = make_activation(name, **dict(params)).eval()
-    z = torch.linspace(-20, 20, 8001, requires_grad=True)
+    # a fine grid plus points either side of 0, where ELU-like slopes peak
+    z = torch.cat([torch.linspace(-20, 20, 8001), torch.tensor([-1e-6, 1e-6])]).requires_grad_(True)
     (g,) = torch.autograd.grad(act(z).sum(), z)
     return float(g.abs().max())
 

@@ -1,0 +1,143 @@
+"""`python -m benchmarks`: one JSON object of figures, ratios measured side by side in one run.
+
+- probe_overhead: engine steps/s with default probes ÷ a bare PyTorch loop on the same model
+  (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
+- redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
+  data Streamlit sends) after 100 and after 10,000 steps of one run.
+- first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
+- vanishing_default_s: the Vanishing page's default experiment, start to finish.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from core.data import load
+from core.device import configure_threads
+from core.engine import TrainConfig, batches, build_model, train, warm_up
+from core.experiments import vanishing
+from ui import charts
+from ui.live import MAX_CONCURRENT_RUNS, LiveBuffers
+
+
+def bare_loop(cfg: TrainConfig):
+    """A plain PyTorch loop (same model, data, optimizer, batch order; no records, no probes)
+    as a generator, so it can run in chunks interleaved with the engine."""
+    data = load(cfg.dataset, cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = build_model(cfg, data, gen).train()
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    order = batches(len(data.x_train), cfg.batch_size, gen)
+    while True:
+        idx = next(order)
+        loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        yield
+
+
+def _chunk_seconds(advance, steps: int) -> float:
+    start = time.perf_counter()
+    advance(steps)
+    return time.perf_counter() - start
+
+
+def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
+    """Engine (default probes) vs bare loop at depth 20, width 100: the two alternate in chunks of
+    `chunk` steps (a multiple of probe_every and eval_every, so each engine chunk carries its full
+    share of probes), and each side's fastest chunk counts, which filters the shared machine's noise."""
+    cfg = TrainConfig(depth=20, width=100, steps=chunks * chunk + 1)
+    data = load(cfg.dataset, cfg.seed)
+    engine, bare = train(cfg, data), bare_loop(cfg)
+    next(engine)  # step 1's first record; from here on, chunks end at step boundaries
+
+    def advance_engine(n: int) -> None:
+        target = engine_step[0] + n
+        for r in engine:
+            if r.step > target:
+                engine_step[0] = target
+                return
+
+    def advance_bare(n: int) -> None:
+        for _ in range(n):
+            next(bare)
+
+    engine_step = [1]
+    e_times, b_times = [], []
+    for _ in range(chunks - 1):
+        b_times.append(_chunk_seconds(advance_bare, chunk))
+        e_times.append(_chunk_seconds(advance_engine, chunk))
+    e, b = min(e_times), min(b_times)
+    return {"probe_overhead": round(b / e, 3), "engine_steps_per_s": round(chunk / e, 1),
+            "bare_steps_per_s": round(chunk / b, 1),
+            "probe_overhead_median": round(statistics.median(b_times) / statistics.median(e_times), 3)}
+
+
+def redraw_bytes(df, build) -> int:
+    """Bytes Streamlit sends for one chart redraw: the spec JSON plus the Arrow-encoded data."""
+    from streamlit import dataframe_util
+
+    spec = build(df).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return len(json.dumps(spec)) + len(dataframe_util.convert_anything_to_arrow_bytes(df))
+
+
+def redraw_sizes(steps: int = 10_000) -> dict:
+    cfg = TrainConfig(depth=10, width=16, steps=steps)
+    loss_chart = lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy")  # noqa: E731
+    metrics = ("loss", "val_loss", "diverged")
+    buffers, out = LiveBuffers(), {}
+    for r in train(cfg, load("digits", 0)):
+        if r.step != buffers.step and buffers.step in (100, steps):
+            out[f"redraw_bytes_{buffers.step}"] = redraw_bytes(buffers.frame(metrics), loss_chart)
+            out[f"heatmap_redraw_bytes_{buffers.step}"] = redraw_bytes(buffers.frame(["grad_norm"]), charts.heatmap)
+        buffers.add(r)
+    out[f"redraw_bytes_{steps}"] = redraw_bytes(buffers.frame(metrics), loss_chart)
+    out[f"heatmap_redraw_bytes_{steps}"] = redraw_bytes(buffers.frame(["grad_norm"]), charts.heatmap)
+    out["redraw_bytes_ratio"] = round(out[f"redraw_bytes_{steps}"] / out["redraw_bytes_100"], 3)
+    return out
+
+
+def first_point_s() -> float:
+    """Warm process: time from starting the default experiment to the first loss chart built."""
+    cfg = vanishing.Config()
+    start = time.perf_counter()
+    buffers = LiveBuffers()
+    for r in vanishing.run(cfg):
+        if r.step != buffers.step and buffers.step:
+            redraw_bytes(buffers.frame(("loss", "val_loss")), lambda df: charts.curves(df, ("loss",), "", ""))
+            break
+        buffers.add(r)
+    return round(time.perf_counter() - start, 3)
+
+
+def vanishing_default_s() -> float:
+    start = time.perf_counter()
+    for _ in vanishing.run(vanishing.Config()):
+        pass
+    return round(time.perf_counter() - start, 2)
+
+
+def main() -> int:
+    threads = configure_threads(MAX_CONCURRENT_RUNS)
+    warm_up()
+    figures: dict = {"torch_threads": threads, "device": "cpu"}
+    figures.update(probe_overhead())
+    figures.update(redraw_sizes())
+    figures["first_point_s"] = first_point_s()
+    figures["vanishing_default_s"] = vanishing_default_s()
+    json.dump(figures, sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

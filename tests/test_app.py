@@ -1,0 +1,80 @@
+"""Streamlit AppTest: the app and every page render, and Train with a tiny config completes."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_home_maps_the_lab():
+    at = _app()
+    assert at.title[0].value == "Deep-Net Training Lab"
+    assert "Vanishing & exploding gradients" in at.markdown[0].value + "".join(m.value for m in at.markdown)
+
+
+def test_vanishing_page_renders_with_help_on_every_control():
+    at = _app()
+    at.switch_page("pages/vanishing.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Vanishing & exploding gradients"
+    widgets = [*at.selectbox, *at.slider, *at.number_input]
+    assert len(widgets) >= 12 and all(w.help for w in widgets)
+    assert _button(at, "Train").proto.type == "primary"
+    assert at.latex, "the Glorot and He formulas are drawn with st.latex"
+
+
+def test_vanishing_train_completes_with_charts_and_download():
+    at = _app()
+    at.switch_page("pages/vanishing.py").run()
+    at.number_input(key="vanishing.steps").set_value(15)
+    at.slider(key="vanishing.depth").set_value(3)
+    _button(at, "Train").click().run()
+    assert not at.exception
+    assert any("Finished 15 steps" in s.value for s in at.success)
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 6
+    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+
+
+def test_preset_sets_the_controls():
+    at = _app()
+    at.switch_page("pages/vanishing.py").run()
+    at.selectbox(key="vanishing.preset").set_value("tanh-normal").run()
+    assert at.selectbox(key="vanishing.activation").value == "tanh"
+    assert at.selectbox(key="vanishing.init").value == "normal"
+    assert at.query_params["preset"] in ("tanh-normal", ["tanh-normal"])
+
+
+def test_bad_url_parameter_gets_a_message_and_defaults_stay():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["depth"] = "5000"
+    at.query_params["activation"] = "relu"
+    at.run()
+    at.switch_page("pages/vanishing.py").run()
+    assert not at.exception
+    assert any("depth='5000'" in w.value for w in at.warning)
+    assert at.slider(key="vanishing.depth").value == 10
+    assert at.selectbox(key="vanishing.activation").value == "relu"
+
+
+@pytest.mark.parametrize("value", ["0", "abc"])
+def test_out_of_range_widget_value_is_an_error_not_a_crash(value):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["lr"] = value
+    at.run()
+    at.switch_page("pages/vanishing.py").run()
+    assert not at.exception and at.warning

@@ -1,0 +1,54 @@
+"""End to end: the real server on localhost, every page in headless Debian Chromium, Train pressed."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients"}
+
+
+@pytest.fixture
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+    yield pg
+    pg.close()
+
+
+def _marks_with_data(pg) -> int:
+    """How many drawn line or rect marks the page's vega charts hold (each path has geometry)."""
+    return pg.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stVegaLiteChart"] .mark-line path, [data-testid="stVegaLiteChart"] .mark-rect path')]
+        .filter(p => (p.getAttribute('d') || '').length > 10).length""")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_opens_without_exception(page, server, path):
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=PAGES[path]).wait_for(timeout=60_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_deep_link_sets_controls_and_train_draws_charts(page, server):
+    page.goto(f"{server}/vanishing?preset=relu-he&steps=60&depth=3")
+    page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Finished 60 steps").wait_for(timeout=60_000)
+    page.locator("[data-testid='stVegaLiteChart']").nth(5).wait_for(timeout=20_000)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 6
+    page.wait_for_function("() => document.querySelectorAll('.mark-rect path').length > 10", timeout=20_000)
+    assert _marks_with_data(page) > 10
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "preset=relu-he" in page.url
+
+
+def test_live_curves_then_stop_keeps_the_partial_run(page, server):
+    page.goto(f"{server}/vanishing?steps=20000&depth=3&width=16")
+    page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("ETA").wait_for(timeout=30_000)  # the live progress bar
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 0", timeout=30_000)
+    assert _marks_with_data(page) > 0  # charts hold data while training runs
+    page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("Stopped at step").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0

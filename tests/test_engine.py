@@ -1,0 +1,88 @@
+"""The training generator: schema, determinism, divergence, clipping."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from core.data import load
+from core.engine import TrainConfig, clip_and_check, train
+from core.nets import MLP
+from core.records import METRICS
+
+TINY = TrainConfig(depth=3, width=16, steps=30, probe_every=10, eval_every=10, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits", 0)
+
+
+def test_records_follow_the_schema(digits):
+    recs = list(train(TINY, digits, "tiny"))
+    assert {r.metric for r in recs} <= set(METRICS)
+    assert {r.metric for r in recs} >= set(METRICS) - {"diverged"}
+    for r in recs:
+        assert r.run == "tiny" and 1 <= r.step <= TINY.steps and math.isfinite(r.value)
+        if r.metric in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            assert r.layer is None
+        elif r.metric in ("grad_norm", "update_ratio"):
+            assert 1 <= r.layer <= TINY.depth + 1
+        else:
+            assert 1 <= r.layer <= TINY.depth
+    steps = {r.step for r in recs if r.metric == "grad_norm"}
+    assert steps == {1, 10, 20, 30}
+    assert {r.step for r in recs if r.metric == "val_accuracy"} == {10, 20, 30}
+    assert len([r for r in recs if r.metric == "loss"]) == TINY.steps
+
+
+def test_same_seed_same_records(digits):
+    assert list(train(TINY, digits)) == list(train(TINY, digits))
+    other = list(train(dataclasses.replace(TINY, seed=1), digits))
+    assert other != list(train(TINY, digits))
+
+
+def test_training_learns(digits):
+    cfg = TrainConfig(activation="relu", init="he_normal", depth=3, width=64, steps=300)
+    recs = list(train(cfg, digits))
+    assert [r.value for r in recs if r.metric == "val_accuracy"][-1] > 0.85
+
+
+def test_divergence_is_detected_and_no_nan_escapes(digits):
+    # ReLU with N(0,1) weights multiplies the signal by ~sqrt(width/2) per layer: inf within a few steps.
+    cfg = TrainConfig(activation="relu", init="normal", depth=30, width=128, lr=1.0, steps=50)
+    recs = list(train(cfg, digits))
+    diverged = [r for r in recs if r.metric == "diverged"]
+    assert len(diverged) == 1 and recs[-1] == diverged[0]
+    assert diverged[0].value == diverged[0].step
+    assert all(math.isfinite(r.value) for r in recs)
+
+
+def test_clipping_bounds_the_global_norm():
+    torch.manual_seed(0)
+    m = MLP(10, 3, 3, 16, "tanh", "normal")
+    m(torch.randn(8, 10)).pow(2).sum().mul(1e3).backward()
+    params = list(m.parameters())
+    cfg = TrainConfig(clip_norm=0.5)
+    clip_and_check(params, cfg)
+    total = torch.nn.utils.get_total_norm([p.grad for p in params]).item()
+    assert total == pytest.approx(0.5, rel=1e-4)
+
+
+def test_clip_value_bounds_every_component():
+    torch.manual_seed(0)
+    m = MLP(10, 3, 3, 16, "tanh", "normal")
+    m(torch.randn(8, 10)).pow(2).sum().mul(1e3).backward()
+    clip_and_check(list(m.parameters()), TrainConfig(clip_value=0.01))
+    assert max(p.grad.abs().max().item() for p in m.parameters()) <= 0.01
+
+
+def test_clipped_run_records_bounded_layer_norms(digits):
+    cfg = TrainConfig(activation="tanh", init="normal", clip_norm=1.0, steps=20, probe_every=5)
+    recs = list(train(cfg, digits))
+    by_step: dict[int, float] = {}
+    for r in recs:
+        if r.metric == "grad_norm":
+            by_step[r.step] = by_step.get(r.step, 0.0) + r.value**2
+    assert by_step and all(math.sqrt(v) <= 1.0 + 1e-4 for v in by_step.values())

@@ -1,0 +1,54 @@
+"""Decimating buffers, the redraw frame, and the server's training slots."""
+
+import math
+
+from core.records import Record
+from ui.live import LiveBuffers, SeriesBuffer, Slots, budget
+
+
+def test_series_buffer_is_bounded_keeps_shape_and_latest():
+    buf = SeriesBuffer(50)
+    for step in range(1, 10_001):
+        buf.add(step, math.sin(step / 1000))
+        assert len(buf.points) <= 100
+    assert buf.latest == (10_000, math.sin(10))
+    steps = [s for s, _ in buf.points]
+    gaps = {b - a for a, b in zip(steps, steps[1:], strict=False)}
+    assert len(gaps) == 1  # evenly spaced over the whole run
+    assert steps[0] == 1 and steps[-1] > 9_500
+    sample = buf.sample(50)
+    assert len(sample) == 50 and sample[-1] == (10_000, math.sin(10)) and sample[0] == (1, math.sin(0.001))
+
+
+def test_frame_size_does_not_grow_with_run_length():
+    def frame_rows(steps):
+        b = LiveBuffers()
+        for s in range(1, steps + 1):
+            b.add(Record("r", s, "loss", None, 1.0 / s))
+            if s % 10 == 0:
+                b.add(Record("r", s, "grad_norm", 1, 0.1))
+        return len(b.frame())
+
+    assert frame_rows(100) == budget("loss") + 10
+    assert frame_rows(10_000) == frame_rows(100_000) == budget("loss") + budget("grad_norm")
+
+
+def test_frame_filters_metrics_and_uses_compact_types():
+    b = LiveBuffers()
+    b.add(Record("r", 1, "loss", None, 2.0))
+    b.add(Record("r", 1, "grad_norm", 3, 0.5))
+    df = b.frame(["grad_norm"])
+    assert list(df["metric"]) == ["grad_norm"] and df["layer"].iloc[0] == 3
+    assert str(df["value"].dtype) == "float32"
+
+
+def test_slots_queue_in_order():
+    slots = Slots(1)
+    a, b, c = slots.join(), slots.join(), slots.join()
+    assert slots.try_start(b) == 2 and slots.try_start(a) == 0
+    assert slots.try_start(b) == 1 and slots.try_start(c) == 2
+    slots.leave(a)
+    assert slots.try_start(b) == 0 and slots.try_start(c) == 1
+    slots.leave(c)  # leaving the queue before starting frees the place
+    slots.leave(b)
+    assert not slots.running and not slots.queue
