@@ -13,6 +13,7 @@ start_up()
 PAGES = [
     st.Page("pages/home.py", title="Home", default=True),
     st.Page("pages/vanishing.py", title="Vanishing & exploding gradients", url_path="vanishing"),
+    st.Page("pages/activations.py", title="Activation functions", url_path="activations"),
 ]
 page = st.navigation(PAGES)
 resume_deep_link()

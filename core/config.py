@@ -138,3 +138,20 @@ class Validated:
 
     def __post_init__(self):
         validate(self)
+
+
+def same_as(cls, name: str, default=dataclasses.MISSING, help: str | None = None):
+    """Declare a field like `cls.name` (same range, choices and help), optionally with another
+    default or help text, so lessons reuse the engine's schema instead of restating it."""
+    f = next(f for f in specs(cls) if f.name == name)
+    meta = dict(f.metadata)
+    if help is not None:
+        meta["help"] = help
+    return dataclasses.field(default=f.default if default is dataclasses.MISSING else default, metadata=meta)
+
+
+def project(cfg, target_cls, **overrides):
+    """Build `target_cls` from the fields `cfg` shares with it, plus overrides."""
+    names = {f.name for f in dataclasses.fields(target_cls)}
+    shared = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name in names}
+    return target_cls(**{**shared, **overrides})

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
-from .config import Validated, param
+from .config import ConfigError, Validated, param
 from .data import DATASETS, Dataset
 from .device import DEVICES, resolve
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
@@ -49,6 +49,16 @@ class TrainConfig(Validated):
     probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000)
     eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000)
     device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES)
+    leaky_alpha: float = param(0.01, "LeakyReLU's slope for negative inputs.", lo=0.0, hi=1.0, label="LeakyReLU α")
+    elu_alpha: float = param(1.0, "ELU's saturation value for very negative inputs is −α.", lo=0.01, hi=5.0,
+                             label="ELU α")
+    rrelu_lower: float = param(1 / 8, "RReLU's smallest random negative slope.", lo=0.0, hi=1.0, label="RReLU lower")
+    rrelu_upper: float = param(1 / 3, "RReLU's largest random negative slope.", lo=0.0, hi=1.0, label="RReLU upper")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.rrelu_lower > self.rrelu_upper:
+            raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})")
 
 
 def activation_params(cfg) -> dict[str, float]:

@@ -78,3 +78,29 @@ def test_out_of_range_widget_value_is_an_error_not_a_crash(value):
     at.run()
     at.switch_page("pages/vanishing.py").run()
     assert not at.exception and at.warning
+
+
+def test_activations_page_gallery_and_train():
+    at = _app()
+    at.switch_page("pages/activations.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Activation functions"
+    assert at.latex
+    widgets = [*at.selectbox, *at.slider, *at.number_input, *at.multiselect]
+    assert all(w.help for w in widgets)
+    assert len(at.get("vega_lite_chart")) == 1  # the gallery
+    at.multiselect(key="activations.activations").set_value(["relu", "selu"])
+    at.number_input(key="activations.steps").set_value(10)
+    at.slider(key="activations.depth").set_value(2)
+    _button(at, "Train").click().run()
+    assert not at.exception
+    assert any("Finished 10 steps" in s.value for s in at.success)
+    assert len(at.get("vega_lite_chart")) == 1 + 7
+
+
+def test_activations_preset_sets_controls():
+    at = _app()
+    at.switch_page("pages/activations.py").run()
+    at.selectbox(key="activations.preset").set_value("selu-self-normalizing").run()
+    assert at.slider(key="activations.depth").value == 100
+    assert at.multiselect(key="activations.activations").value == ["selu", "relu", "tanh"]

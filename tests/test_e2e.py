@@ -4,7 +4,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients"}
+PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients",
+         "activations": "Activation functions"}
 
 
 @pytest.fixture
@@ -51,4 +52,16 @@ def test_live_curves_then_stop_keeps_the_partial_run(page, server):
     page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped at step").wait_for(timeout=30_000)
     page.get_by_role("button", name="Download CSV").wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_activations_compare_trains_and_draws(page, server):
+    page.goto(f"{server}/activations?activations=relu,elu&steps=40&depth=3")
+    page.get_by_role("heading", name=PAGES["activations"]).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Finished 40 steps").wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 8", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 10", timeout=30_000)
+    assert _marks_with_data(page) > 10
     assert page.locator("[data-testid='stException']").count() == 0

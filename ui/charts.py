@@ -105,3 +105,46 @@ def fractions(df: pd.DataFrame, title: str = "Saturated and dead units (latest p
         strokeDash="run:N",
         tooltip=["run:N", "metric:N", "layer:Q", alt.Tooltip("value:Q", format=".2f")],
     ).properties(title=title, height=HEIGHT)
+
+
+def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
+    """One panel per activation: f and f' against x, saturation shaded, RReLU's training band."""
+    base = alt.Chart()
+    x = alt.X("x:Q", title="x")
+    shade = base.transform_filter(alt.datum.saturated).mark_rect(color="#d62728", opacity=0.12).encode(
+        x=x, x2="x_next:Q")
+    band = base.transform_filter("isValid(datum.band_lo)").mark_area(opacity=0.3, color="#4c78a8").encode(
+        x=x, y="band_lo:Q", y2="band_hi:Q")
+    lines = base.transform_fold(["f", "df"], as_=["curve", "y"]).transform_calculate(
+        curve=alt.expr.if_(alt.datum.curve == "f", "f(x)", "f′(x)")
+    ).mark_line(clip=True).encode(
+        x=x, y=alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-2, 3])),
+        color=alt.Color("curve:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=["name:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("f:Q", format=".3f"),
+                 alt.Tooltip("df:Q", format=".3f")],
+    )
+    order = list(dict.fromkeys(df["label"]))  # the caller's order, not alphabetical
+    return alt.layer(shade, band, lines, data=df).properties(width=170, height=150).facet(
+        facet=alt.Facet("label:N", title=None, sort=order, header=alt.Header(labelFontSize=12)), columns=columns)
+
+
+def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: list | None = None) -> alt.FacetChart:
+    """A per-layer metric over steps, one panel (row) per run, one line per layer (coloured input → output)."""
+    scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=False)
+    return alt.Chart(df).transform_filter(alt.datum.metric == metric).mark_line().encode(
+        x=alt.X("step:Q", title="step"),
+        y=alt.Y("value:Q", title=y_title, scale=scale),
+        color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme="viridis")),
+        tooltip=["run:N", "layer:O", "step:Q", alt.Tooltip("value:Q", format=".3f")],
+    ).properties(width=320, height=90).facet(
+        row=alt.Row("run:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
+    ).properties(title=title)
+
+
+def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = ".2f") -> alt.Chart:
+    """A horizontal bar per row: `y` names it, `x` is its value."""
+    return alt.Chart(df, title=title).mark_bar().encode(
+        x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=None, sort="-x"),
+        color=alt.Color(f"{y}:N", legend=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=[f"{y}:N", alt.Tooltip(f"{x}:Q", format=fmt)],
+    ).properties(height=alt.Step(24))

@@ -56,11 +56,16 @@ def _widget(f: dataclasses.Field, key: str, container) -> None:
                                step=None if m["log"] else 0.1, **common)
 
 
+def _set(prefix: str, name: str, value) -> None:
+    # widgets hold lists where configs hold tuples (multiselect)
+    st.session_state[f"{prefix}.{name}"] = list(value) if isinstance(value, tuple) else value
+
+
 def _apply_preset(cls, presets, prefix: str) -> None:
     name = st.session_state[f"{prefix}.preset"]
     if name in presets:
         for f in specs(cls):
-            st.session_state[f"{prefix}.{f.name}"] = presets[name].get(f.name, f.default)
+            _set(prefix, f.name, presets[name].get(f.name, f.default))
 
 
 def config_controls(cls, presets: Mapping[str, Mapping], prefix: str, fields: list[str] | None = None,
@@ -76,7 +81,7 @@ def config_controls(cls, presets: Mapping[str, Mapping], prefix: str, fields: li
             st.warning(f"Ignored a URL parameter — {message}. The default stays.")
         st.session_state[f"{prefix}.preset"] = preset
         for f in specs(cls):
-            st.session_state[f"{prefix}.{f.name}"] = values[f.name]
+            _set(prefix, f.name, values[f.name])
     st.selectbox("Preset", [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
                  args=(cls, presets, prefix),
                  help="A preset sets the controls below to a setup that shows one effect.")

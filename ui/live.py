@@ -94,14 +94,6 @@ class LiveBuffers:
                           "layer": "Int16", "value": "float32"})
 
 
-@dataclass(frozen=True)
-class ChartSpec:
-    """One live chart: a builder from charts.py and the metrics it draws."""
-
-    build: Callable[[pd.DataFrame], object]
-    metrics: tuple[str, ...]
-
-
 @dataclass
 class RunResult:
     """What a run left behind: every record, its status, and notes to show."""
@@ -111,10 +103,21 @@ class RunResult:
     status: str = "running"  # running | finished | stopped | diverged
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    extra: dict = field(default_factory=dict)  # figures a lesson keeps beside the records
 
     @property
     def last_step(self) -> int:
         return max((r.step for r in self.records), default=0)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One live chart: a builder from charts.py and the metrics it draws, or a `data` function
+    that makes its frame from the run's result (for figures that are not records, like timings)."""
+
+    build: Callable[[pd.DataFrame], object]
+    metrics: tuple[str, ...] = ()
+    data: Callable[[RunResult], pd.DataFrame] | None = None
 
 
 class Slots:
@@ -166,10 +169,11 @@ def start_up() -> int:
     return threads
 
 
-def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers) -> None:
+def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, result: RunResult) -> None:
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes."""
     for ph, spec in zip(placeholders, charts, strict=True):
-        ph.altair_chart(spec.build(buffers.frame(spec.metrics)), width="stretch")
+        df = spec.data(result) if spec.data else buffers.frame(spec.metrics)
+        ph.altair_chart(spec.build(df), width="stretch")
 
 
 def chart_grid(charts: list[ChartSpec], columns: int = 2) -> list:
@@ -196,9 +200,13 @@ def _progress_text(step: int, total: int, started: float) -> str:
 
 
 def train_live(key: str, config, records: Iterator[Record], charts: list[ChartSpec], total_steps: int,
-               notes: list[str] | None = None) -> RunResult:
-    """Run `records` with live charts, a progress bar and a Stop button; keep the result in the session."""
-    result = RunResult(config, notes=notes if notes is not None else [])
+               notes: list[str] | None = None, extra: dict | None = None) -> RunResult:
+    """Run `records` with live charts, a progress bar and a Stop button; keep the result in the session.
+
+    `total_steps` counts the records' steps (for several interleaved runs, one run's steps);
+    `notes` and `extra` are filled by the experiment as it goes and kept with the result.
+    """
+    result = RunResult(config, notes=notes if notes is not None else [], extra=extra if extra is not None else {})
     st.session_state[key] = result  # stored first, so a stopped run keeps what it recorded
     area = st.empty()
     with area.container():
@@ -222,7 +230,7 @@ def train_live(key: str, config, records: Iterator[Record], charts: list[ChartSp
             if r.step != buffers.step and time.perf_counter() - last_draw >= REDRAW_SECONDS:
                 text = _progress_text(buffers.step, total_steps, started)
                 bar.progress(min(1.0, buffers.step / total_steps), text=text)
-                draw(placeholders, charts, buffers)
+                draw(placeholders, charts, buffers, result)
                 last_draw = time.perf_counter()
             result.records.append(r)
             buffers.add(r)
@@ -264,7 +272,7 @@ def show_result(key: str, charts: list[ChartSpec], csv_name: str) -> RunResult |
                     "the red rule marks it. That is a result, not an error.",
     }[result.status]
     (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
-    draw(chart_grid(charts), charts, final_buffers(result.records))
+    draw(chart_grid(charts), charts, final_buffers(result.records), result)
     st.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name, mime="text/csv",
                        help="Every record of this run: run, step, metric, layer, value — the same CSV "
                             "as `python -m core run`.", key=f"{key}.download")

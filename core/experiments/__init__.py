@@ -1,5 +1,5 @@
 """One module per lesson, each with Config, PRESETS and run(config) -> Iterator[Record]."""
 
-from . import vanishing
+from . import activations, vanishing
 
-EXPERIMENTS = {m.NAME: m for m in (vanishing,)}
+EXPERIMENTS = {m.NAME: m for m in (vanishing, activations)}

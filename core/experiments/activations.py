@@ -1,0 +1,93 @@
+"""Lesson 2: activation functions compared by training the same network with each."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..compare import interleave
+from ..config import ConfigError, Validated, param, project, same_as
+from ..data import load_or_fallback
+from ..engine import TrainConfig, train
+from ..nets import ACTIVATIONS
+from ..records import Record
+
+NAME = "activations"
+
+# Glorot for the S-shaped functions, He for the ReLU family, LeCun for SELU (self-normalising).
+RECOMMENDED_INIT = {
+    "sigmoid": "xavier_uniform", "tanh": "xavier_uniform", "softplus": "xavier_uniform",
+    "relu": "he_normal", "leaky_relu": "he_normal", "rrelu": "he_normal", "elu": "he_normal",
+    "gelu": "he_normal", "silu": "he_normal", "mish": "he_normal", "selu": "lecun_normal",
+}
+
+
+@dataclass(frozen=True)
+class Config(Validated):
+    """The same network trained once per activation, on the same data order and seed."""
+
+    activations: tuple = param(("relu", "leaky_relu", "elu"), "Activations to train side by side.",
+                               choices=ACTIVATIONS)
+    init_mode: str = param("recommended", "recommended: He for the ReLU family, Glorot for sigmoid/tanh, "
+                           "LeCun for SELU. shared: one initialisation for all.", choices=("recommended", "shared"),
+                           label="Initialisation mode")
+    init: str = same_as(TrainConfig, "init", default="he_normal",
+                        help="The initialisation every activation shares when the mode is 'shared'.")
+    dataset: str = same_as(TrainConfig, "dataset")
+    depth: int = same_as(TrainConfig, "depth")
+    width: int = same_as(TrainConfig, "width")
+    optimizer: str = same_as(TrainConfig, "optimizer")
+    lr: float = same_as(TrainConfig, "lr", default=0.05)
+    batch_size: int = same_as(TrainConfig, "batch_size")
+    steps: int = same_as(TrainConfig, "steps")
+    seed: int = same_as(TrainConfig, "seed")
+    leaky_alpha: float = same_as(TrainConfig, "leaky_alpha")
+    elu_alpha: float = same_as(TrainConfig, "elu_alpha")
+    rrelu_lower: float = same_as(TrainConfig, "rrelu_lower")
+    rrelu_upper: float = same_as(TrainConfig, "rrelu_upper")
+    probe_every: int = same_as(TrainConfig, "probe_every")
+    eval_every: int = same_as(TrainConfig, "eval_every")
+    device: str = same_as(TrainConfig, "device")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if len(set(self.activations)) != len(self.activations):
+            raise ConfigError("activations", "must not repeat a name")
+        project(self, TrainConfig)  # the engine's own cross-field checks
+
+
+PRESETS: dict[str, dict] = {
+    # A high Adam learning rate pushes many ReLU units negative for every input: dead for good.
+    "dying-relu": {"activations": ("relu", "leaky_relu", "elu"), "optimizer": "adam", "lr": 0.02,
+                   "depth": 5, "steps": 300},
+    # ELU's negative outputs pull the mean activation toward zero (Clevert et al., 2015).
+    "elu-zero-mean": {"activations": ("elu", "relu"), "lr": 0.05, "steps": 500},
+    # 100 layers, LeCun init: SELU keeps each layer's activations near unit variance; ReLU fades.
+    "selu-self-normalizing": {"activations": ("selu", "relu", "tanh"), "init_mode": "shared",
+                              "init": "lecun_normal", "depth": 100, "lr": 0.002, "steps": 200,
+                              "probe_every": 20},
+    # N(0,1) weights drive sigmoid units into their flat tails.
+    "sigmoid-saturation": {"activations": ("sigmoid",), "init_mode": "shared", "init": "normal",
+                           "lr": 0.1, "steps": 500},
+}
+
+
+def variant(cfg: Config, activation: str) -> TrainConfig:
+    """The engine config of one activation's run."""
+    init = RECOMMENDED_INIT[activation] if cfg.init_mode == "recommended" else cfg.init
+    return project(cfg, TrainConfig, activation=activation, init=init)
+
+
+def run(cfg: Config, notes: list[str] | None = None, timings: dict[str, float] | None = None) -> Iterator[Record]:
+    """Train one network per activation, a step of each in turn; `run` is the activation's name."""
+    data, message = load_or_fallback(cfg.dataset, cfg.seed)
+    if message and notes is not None:
+        notes.append(message)
+    runs = {a: train(variant(cfg, a), data, a) for a in cfg.activations}
+    yield from interleave(runs, timings)
+
+
+def with_preset(name: str, **changes) -> Config:
+    """A preset's config, with changes (used by the reduced tests and the benchmarks)."""
+    return dataclasses.replace(Config(**PRESETS[name]), **changes)
