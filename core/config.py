@@ -103,9 +103,7 @@ def format_value(value) -> str:
         return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return repr(value) if isinstance(value, float) else str(value)  # repr: shortest exact form
 
 
 def from_strings(cls, values: Mapping[str, Any], base=None):
