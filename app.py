@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", default=True),
     st.Page("pages/vanishing.py", title="Vanishing & exploding gradients", url_path="vanishing"),
     st.Page("pages/activations.py", title="Activation functions", url_path="activations"),
+    st.Page("pages/batchnorm.py", title="Batch normalization", url_path="batchnorm"),
 ]
 page = st.navigation(PAGES)
 resume_deep_link()

@@ -5,7 +5,7 @@
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
   data Streamlit sends) after 100 and after 10,000 steps of one run.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
-- vanishing_default_s: the Vanishing page's default experiment, start to finish.
+- *_default_s: each lesson's default experiment, start to finish.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from core.data import load
 from core.device import configure_threads
 from core.engine import TrainConfig, batches, build_model, train, warm_up
-from core.experiments import vanishing
+from core.experiments import activations, batchnorm, vanishing
 from ui import charts
 from ui.live import MAX_CONCURRENT_RUNS, LiveBuffers
 
@@ -30,10 +30,9 @@ def bare_loop(cfg: TrainConfig):
     """A plain PyTorch loop (same model, data, optimizer, batch order; no records, no probes)
     as a generator, so it can run in chunks interleaved with the engine."""
     data = load(cfg.dataset, cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(cfg, data, gen).train()
+    model = build_model(cfg, data).train()
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    order = batches(len(data.x_train), cfg.batch_size, gen)
+    order = batches(len(data.x_train), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
     while True:
         idx = next(order)
         loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
@@ -119,9 +118,10 @@ def first_point_s() -> float:
     return round(time.perf_counter() - start, 3)
 
 
-def vanishing_default_s() -> float:
+def default_run_s(experiment) -> float:
+    """Seconds for a lesson's default experiment, start to finish (data already cached)."""
     start = time.perf_counter()
-    for _ in vanishing.run(vanishing.Config()):
+    for _ in experiment.run(experiment.Config()):
         pass
     return round(time.perf_counter() - start, 2)
 
@@ -133,7 +133,9 @@ def main() -> int:
     figures.update(probe_overhead())
     figures.update(redraw_sizes())
     figures["first_point_s"] = first_point_s()
-    figures["vanishing_default_s"] = vanishing_default_s()
+    figures["vanishing_default_s"] = default_run_s(vanishing)  # target <= 10 s
+    figures["activations_default_s"] = default_run_s(activations)  # three activations, target <= 15 s
+    figures["batchnorm_ioffe_fig1_s"] = default_run_s(batchnorm)  # the default is ioffe-fig1, target <= 20 s
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0

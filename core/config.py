@@ -43,7 +43,7 @@ def allowed(f: dataclasses.Field) -> str:
     """A short phrase for what a field accepts, used in error messages."""
     m = f.metadata
     if m["choices"]:
-        return "one of " + ", ".join(m["choices"])
+        return "one of " + ", ".join(format_value(c) for c in m["choices"])
     if m["lo"] is not None and m["hi"] is not None:
         return f"between {m['lo']:g} and {m['hi']:g}"
     if m["lo"] is not None:
@@ -91,7 +91,8 @@ def parse(f: dataclasses.Field, text: str):
         if kind is float:
             return float(text)
         if kind is tuple:
-            return tuple(s.strip() for s in text.split(",") if s.strip())
+            item = type(f.default[0]) if f.default else str  # a tuple field's items share its default's type
+            return tuple(item(s.strip()) for s in text.split(",") if s.strip())
         return text
     except ValueError:
         raise ConfigError(f.name, f"must be {allowed(f)} (got {text!r})") from None
@@ -100,7 +101,7 @@ def parse(f: dataclasses.Field, text: str):
 def format_value(value) -> str:
     """The string form of a field value, as the CLI and the URL carry it."""
     if isinstance(value, tuple):
-        return ",".join(value)
+        return ",".join(format_value(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value) if isinstance(value, float) else str(value)  # repr: shortest exact form

@@ -38,7 +38,7 @@ class TrainConfig(Validated):
     batch_norm: str = param("none", "Batch normalisation before or after each activation.",
                             choices=BATCH_NORM, label="Batch norm")
     optimizer: str = param("sgd", "torch.optim optimizer.", choices=OPTIMIZERS)
-    lr: float = param(0.1, "Learning rate.", lo=1e-5, hi=10.0, log=True, label="Learning rate")
+    lr: float = param(0.1, "Learning rate.", lo=1e-5, hi=100.0, log=True, label="Learning rate")
     batch_size: int = param(64, "Examples per training step.", lo=2, hi=4096)
     steps: int = param(500, "Training steps (mini-batches).", lo=1, hi=100_000)
     seed: int = param(0, "Seeds the split, the initial weights and the batch order.", lo=0, hi=2**31 - 1)
@@ -49,6 +49,9 @@ class TrainConfig(Validated):
     probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000)
     eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000)
     device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES)
+    bn_momentum: float = param(0.1, "How fast batch norm's running mean and variance follow the batches "
+                               "(torch's momentum: new = (1 − m)·old + m·batch).", lo=0.001, hi=1.0,
+                               label="BN momentum")
     leaky_alpha: float = param(0.01, "LeakyReLU's slope for negative inputs.", lo=0.0, hi=1.0, label="LeakyReLU α")
     elu_alpha: float = param(1.0, "ELU's saturation value for very negative inputs is −α.", lo=0.01, hi=5.0,
                              label="ELU α")
@@ -67,12 +70,13 @@ def activation_params(cfg) -> dict[str, float]:
     return {n: getattr(cfg, n) for n in names if hasattr(cfg, n)}
 
 
-def build_model(cfg: TrainConfig, data: Dataset, generator: torch.Generator) -> MLP:
-    """The MLP a config describes, initialised from the generator."""
+def build_model(cfg: TrainConfig, data: Dataset) -> MLP:
+    """The MLP a config describes, initialised from the config's seed."""
     with _build_lock:
         torch.manual_seed(cfg.seed)
         return MLP(data.n_features, data.n_classes, cfg.depth, cfg.width, cfg.activation, cfg.init,
-                   cfg.batch_norm, generator=generator, **activation_params(cfg))
+                   cfg.batch_norm, generator=torch.Generator().manual_seed(cfg.seed),
+                   bn_momentum=cfg.bn_momentum, **activation_params(cfg))
 
 
 @torch.no_grad()
@@ -120,16 +124,16 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     """Train and yield Records; a non-finite loss or gradient ends the run with `diverged`.
 
     `model` and `params` let a lesson bring its own network (transfer) or train only a subset.
+    The batch order depends on the seed alone, so runs with the same seed see the same batches.
     """
-    generator = torch.Generator().manual_seed(cfg.seed)
-    model = model if model is not None else build_model(cfg, data, generator)
+    model = model if model is not None else build_model(cfg, data)
     device = resolve(cfg.device, cfg.width, cfg.batch_size)
     model.to(device).train()
     params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(cfg.optimizer, params, cfg.lr)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
-    order = batches(len(x), cfg.batch_size, generator)
+    order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
 
     for step in range(1, cfg.steps + 1):
         idx = next(order).to(device)
@@ -169,6 +173,9 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
                 return
             yield Record(run, step, "val_loss", None, ev["loss"])
             yield Record(run, step, "val_accuracy", None, ev["accuracy"])
+            if len(model.norms):
+                errors = {k: v.tolist() for k, v in probes.running_stat_errors(model, x).items()}
+                yield from probe_records(run, step, errors)
 
 
 def warm_up() -> None:

@@ -70,7 +70,7 @@ class MLP(nn.Module):
 
     def __init__(self, n_in: int, n_out: int, depth: int, width: int, activation: str = "relu",
                  init: str = "he_normal", batch_norm: str = "none",
-                 generator: torch.Generator | None = None, **act_params: float):
+                 generator: torch.Generator | None = None, bn_momentum: float = 0.1, **act_params: float):
         super().__init__()
         self.activation = activation
         self.act_params = act_params
@@ -83,7 +83,7 @@ class MLP(nn.Module):
             self.acts.append(act)
             block: list[nn.Module] = [lin, act]
             if batch_norm != "none":
-                bn = nn.BatchNorm1d(width)
+                bn = nn.BatchNorm1d(width, momentum=bn_momentum)
                 self.norms.append(bn)
                 block.insert(1 if batch_norm == "before" else 2, bn)
             layers += block

@@ -84,3 +84,27 @@ def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch
         "act_mean": a.mean((1, 2)), "act_std": a.std((1, 2)),
         "saturated_fraction": saturated, "dead_fraction": dead,
     }
+
+
+@torch.no_grad()
+def running_stat_errors(model: MLP, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """How far each BN layer's running statistics are from its input's statistics over `x`
+    (the whole training split, under the current weights), averaged over features:
+    running_mean_err = mean |running_mean − μ| / σ, running_var_err = mean |running_var − σ²| / σ²."""
+    inputs: list[torch.Tensor] = []
+    handles = [bn.register_forward_hook(lambda _m, args, _out: inputs.append(args[0])) for bn in model.norms]
+    was_training = model.training
+    model.eval()
+    try:
+        model(x)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    mean_err, var_err = [], []
+    for bn, z in zip(model.norms, inputs, strict=True):
+        mu, var = z.mean(0), z.var(0)  # unbiased, as BatchNorm's running_var
+        sd = var.sqrt().clamp_min(1e-8)
+        mean_err.append(((bn.running_mean - mu).abs() / sd).mean())
+        var_err.append(((bn.running_var - var).abs() / var.clamp_min(1e-16)).mean())
+    return {"running_mean_err": torch.stack(mean_err), "running_var_err": torch.stack(var_err)}

@@ -15,6 +15,7 @@ METRICS = (
     "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "update_ratio",
     "preact_p15", "preact_p50", "preact_p85", "act_mean", "act_std",
     "saturated_fraction", "dead_fraction", "diverged",
+    "running_mean_err", "running_var_err",  # batch-norm layers only
 )
 
 

@@ -104,3 +104,15 @@ def test_activations_preset_sets_controls():
     at.selectbox(key="activations.preset").set_value("selu-self-normalizing").run()
     assert at.slider(key="activations.depth").value == 100
     assert at.multiselect(key="activations.activations").value == ["selu", "relu", "tanh"]
+
+
+def test_batchnorm_page_trains():
+    at = _app()
+    at.switch_page("pages/batchnorm.py").run()
+    assert not at.exception and at.title[0].value == "Batch normalization" and at.latex
+    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect])
+    at.number_input(key="batchnorm.steps").set_value(20)
+    _button(at, "Train").click().run()
+    assert not at.exception
+    assert any("Finished 20 steps" in s.value for s in at.success)
+    assert len(at.get("vega_lite_chart")) == 7

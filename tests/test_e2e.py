@@ -5,7 +5,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients",
-         "activations": "Activation functions"}
+         "activations": "Activation functions", "batchnorm": "Batch normalization"}
 
 
 @pytest.fixture
@@ -64,4 +64,14 @@ def test_activations_compare_trains_and_draws(page, server):
         "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 8", timeout=30_000)
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 10", timeout=30_000)
     assert _marks_with_data(page) > 10
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_batchnorm_trains_and_draws(page, server):
+    page.goto(f"{server}/batchnorm?steps=60")
+    page.get_by_role("heading", name=PAGES["batchnorm"]).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Finished 60 steps").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 5", timeout=30_000)
+    assert _marks_with_data(page) > 5
     assert page.locator("[data-testid='stException']").count() == 0

@@ -148,3 +148,30 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = 
         color=alt.Color(f"{y}:N", legend=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=[f"{y}:N", alt.Tooltip(f"{x}:Q", format=fmt)],
     ).properties(height=alt.Step(24))
+
+
+def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
+    """One layer's activation-input percentiles over steps: a 15th–85th band and the median, per run."""
+    base = alt.Chart(df).transform_filter(
+        _metric_is("preact_p15", "preact_p50", "preact_p85") & (alt.datum.layer == layer)
+    ).transform_pivot("metric", value="value", groupby=["run", "step"])
+    color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"))
+    band = base.mark_area(opacity=0.25).encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("preact_p15:Q", title="activation input"), y2="preact_p85:Q",
+        color=color)
+    median = base.mark_line().encode(
+        x="step:Q", y="preact_p50:Q", color=color,
+        tooltip=["run:N", "step:Q", alt.Tooltip("preact_p15:Q", format=".2f"),
+                 alt.Tooltip("preact_p50:Q", format=".2f"), alt.Tooltip("preact_p85:Q", format=".2f")])
+    return (band + median).properties(title=title, height=HEIGHT)
+
+
+def mode_gap(df: pd.DataFrame) -> alt.Chart:
+    """Validation accuracy against evaluation batch size, in eval mode and in train mode, per run."""
+    return alt.Chart(df, title="Eval mode vs train mode (batch statistics)").mark_line(point=True).encode(
+        x=alt.X("batch_size:Q", title="evaluation batch size", scale=alt.Scale(type="log", base=2)),
+        y=alt.Y("accuracy:Q", title="validation accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        strokeDash=alt.StrokeDash("run:N", title=None),
+        tooltip=["run:N", "mode:N", "batch_size:Q", alt.Tooltip("accuracy:Q", format=".3f")],
+    ).properties(height=HEIGHT)

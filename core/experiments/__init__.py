@@ -1,5 +1,5 @@
 """One module per lesson, each with Config, PRESETS and run(config) -> Iterator[Record]."""
 
-from . import activations, vanishing
+from . import activations, batchnorm, vanishing
 
-EXPERIMENTS = {m.NAME: m for m in (vanishing, activations)}
+EXPERIMENTS = {m.NAME: m for m in (vanishing, activations, batchnorm)}
