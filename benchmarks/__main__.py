@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from core.data import load
 from core.device import configure_threads
 from core.engine import TrainConfig, batches, build_model, train, warm_up
-from core.experiments import activations, batchnorm, vanishing
+from core.experiments import activations, batchnorm, optimizers, vanishing
 from ui import charts
 from ui.live import MAX_CONCURRENT_RUNS, LiveBuffers
 
@@ -126,6 +126,27 @@ def default_run_s(experiment) -> float:
     return round(time.perf_counter() - start, 2)
 
 
+def surface_race_s() -> float:
+    """All nine optimizers × 300 steps on the default surface (best of three)."""
+    cfg = optimizers.Config(optimizers=tuple(optimizers.OPTIMIZERS), steps=300)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in optimizers.run(cfg):
+            pass
+        times.append(time.perf_counter() - start)
+    return round(min(times), 3)
+
+
+def optimizers_net_s() -> float:
+    """The Fast optimizers page's default real-network comparison (its net tab's defaults)."""
+    cfg = optimizers.Config(net=True, steps=300, lr=0.05)
+    start = time.perf_counter()
+    for _ in optimizers.run(cfg):
+        pass
+    return round(time.perf_counter() - start, 2)
+
+
 def main() -> int:
     threads = configure_threads(MAX_CONCURRENT_RUNS)
     warm_up()
@@ -136,6 +157,8 @@ def main() -> int:
     figures["vanishing_default_s"] = default_run_s(vanishing)  # target <= 10 s
     figures["activations_default_s"] = default_run_s(activations)  # three activations, target <= 15 s
     figures["batchnorm_ioffe_fig1_s"] = default_run_s(batchnorm)  # the default is ioffe-fig1, target <= 20 s
+    figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
+    figures["optimizers_net_default_s"] = optimizers_net_s()  # target <= 20 s
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0

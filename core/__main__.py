@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import ConfigError, allowed, apply_preset, from_strings, label, specs
+from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
 from .experiments import EXPERIMENTS
 from .records import write_csv
 
@@ -33,8 +33,9 @@ def build_parser(experiment) -> OneLineParser:
     p.add_argument("--preset", choices=list(experiment.PRESETS), help="start from a named preset")
     p.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
     for f in specs(experiment.Config):
-        p.add_argument(option(f.name), dest=f.name, metavar=f.name.upper(),
-                       help=f"{label(f)}: {f.metadata['help']} ({allowed(f)}; default {f.default!r})")
+        flag = {"nargs": "?", "const": "true"} if isinstance(f.default, bool) else {}  # `--net` alone means true
+        p.add_argument(option(f.name), dest=f.name, metavar=f.name.upper(), **flag,
+                       help=f"{label(f)}: {f.metadata['help']} ({allowed(f)}; default {format_value(f.default)})")
     return p
 
 

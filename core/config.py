@@ -44,6 +44,8 @@ def allowed(f: dataclasses.Field) -> str:
     m = f.metadata
     if m["choices"]:
         return "one of " + ", ".join(format_value(c) for c in m["choices"])
+    if isinstance(f.default, bool):
+        return "true or false"
     if m["lo"] is not None and m["hi"] is not None:
         return f"between {m['lo']:g} and {m['hi']:g}"
     if m["lo"] is not None:

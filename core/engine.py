@@ -16,7 +16,7 @@ from .config import ConfigError, Validated, param
 from .data import DATASETS, Dataset
 from .device import DEVICES, resolve
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
-from .optim import OPTIMIZERS, make_optimizer
+from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
 from .records import Record
 
 # Module construction draws from torch's global RNG; sessions are threads of one process, so
@@ -38,6 +38,7 @@ class TrainConfig(Validated):
     batch_norm: str = param("none", "Batch normalisation before or after each activation.",
                             choices=BATCH_NORM, label="Batch norm")
     optimizer: str = param("sgd", "torch.optim optimizer.", choices=OPTIMIZERS)
+    schedule: str = param("constant", "Learning-rate schedule (torch.optim.lr_scheduler).", choices=SCHEDULES)
     lr: float = param(0.1, "Learning rate.", lo=1e-5, hi=100.0, log=True, label="Learning rate")
     batch_size: int = param(64, "Examples per training step.", lo=2, hi=4096)
     steps: int = param(500, "Training steps (mini-batches).", lo=1, hi=100_000)
@@ -120,17 +121,23 @@ def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[R
 
 
 def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
-          params: list[torch.nn.Parameter] | None = None) -> Iterator[Record]:
+          params: list[torch.nn.Parameter] | None = None, hyper: dict | None = None,
+          schedule_factory=None) -> Iterator[Record]:
     """Train and yield Records; a non-finite loss or gradient ends the run with `diverged`.
 
-    `model` and `params` let a lesson bring its own network (transfer) or train only a subset.
+    `model` and `params` let a lesson bring its own network (transfer) or train only a subset;
+    `hyper` sets optimizer arguments (momentum, betas, ...). A schedule other than `constant` (or a
+    `schedule_factory(optimizer)`, as the LR range test uses) adds an `lr` record per step.
     The batch order depends on the seed alone, so runs with the same seed see the same batches.
     """
     model = model if model is not None else build_model(cfg, data)
     device = resolve(cfg.device, cfg.width, cfg.batch_size)
     model.to(device).train()
     params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
-    opt = make_optimizer(cfg.optimizer, params, cfg.lr)
+    opt = make_optimizer(cfg.optimizer, params, cfg.lr, **(hyper or {}))
+    schedule = make_schedule(cfg.schedule, opt, cfg.steps) if cfg.schedule != "constant" else None
+    if schedule_factory is not None:
+        schedule = schedule_factory(opt)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
     order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
@@ -153,7 +160,11 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
             return
         if probing:
             norms, before = probes.grad_norms(model), probes.weights(model)
+        if schedule is not None:
+            yield Record(run, step, "lr", None, opt.param_groups[0]["lr"])  # the rate this step used
         opt.step()
+        if schedule is not None:
+            step_schedule(schedule, loss_value)
         yield Record(run, step, "loss", None, loss_value)
         yield Record(run, step, "accuracy", None, (logits.argmax(1) == yb).float().mean().item())
 

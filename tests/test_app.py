@@ -116,3 +116,30 @@ def test_batchnorm_page_trains():
     assert not at.exception
     assert any("Finished 20 steps" in s.value for s in at.success)
     assert len(at.get("vega_lite_chart")) == 7
+
+
+def test_optimizers_page_surface_and_net():
+    at = _app()
+    at.switch_page("pages/optimizers.py").run()
+    assert not at.exception and at.title[0].value == "Fast optimizers" and at.latex
+    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect, *at.text_input,
+                                *at.toggle, *at.select_slider])
+    at.select_slider(key="optimizers.speed").set_value("instant")
+    at.button(key="optimizers.train").click().run()
+    assert not at.exception
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 6  # one row per optimizer
+    at.number_input(key="optimizers_net.steps").set_value(10)
+    at.slider(key="optimizers_net.depth").set_value(2)
+    at.multiselect(key="optimizers_net.optimizers").set_value(["sgd", "adam"])
+    at.button(key="optimizers_net.train").click().run()
+    assert not at.exception
+    assert any("Finished 10 steps" in s.value for s in at.success)
+
+
+def test_optimizers_start_text_is_validated():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    at.switch_page("pages/optimizers.py").run()
+    at.text_input(key="optimizers.start").set_value("1,2,3").run()
+    assert not at.exception
+    assert any("Start" in e.value and "two numbers" in e.value for e in at.error)

@@ -5,7 +5,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients",
-         "activations": "Activation functions", "batchnorm": "Batch normalization"}
+         "activations": "Activation functions", "batchnorm": "Batch normalization",
+         "optimizers": "Fast optimizers"}
 
 
 @pytest.fixture
@@ -74,4 +75,14 @@ def test_batchnorm_trains_and_draws(page, server):
     page.get_by_text("Finished 60 steps").wait_for(timeout=60_000)
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 5", timeout=30_000)
     assert _marks_with_data(page) > 5
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_optimizers_surface_animates_and_draws_paths(page, server):
+    page.goto(f"{server}/optimizers?preset=ravine")
+    page.get_by_role("heading", name=PAGES["optimizers"]).wait_for(timeout=60_000)
+    page.locator("[data-testid='stMain']").get_by_role("button", name="Train", exact=True).first.click()
+    page.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)  # the final-loss table
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length >= 3", timeout=30_000)
+    assert _marks_with_data(page) >= 3
     assert page.locator("[data-testid='stException']").count() == 0

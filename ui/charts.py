@@ -175,3 +175,53 @@ def mode_gap(df: pd.DataFrame) -> alt.Chart:
         strokeDash=alt.StrokeDash("run:N", title=None),
         tooltip=["run:N", "mode:N", "batch_size:Q", alt.Tooltip("accuracy:Q", format=".3f")],
     ).properties(height=HEIGHT)
+
+
+def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, window: tuple,
+                title: str) -> alt.LayerChart:
+    """A filled contour map of the surface (log-scaled loss; click a cell to start there), each
+    optimizer's path on top, and the known minima as red diamonds."""
+    x_lo, x_hi, y_lo, y_hi = window
+    xs, ys = alt.Scale(domain=[x_lo, x_hi], nice=False), alt.Scale(domain=[y_lo, y_hi], nice=False)
+    pick = alt.selection_point(name="start", fields=["x", "y"], on="click", empty=False)
+    heat = alt.Chart(grid).mark_rect().encode(
+        x=alt.X("x0:Q", scale=xs, title="x"), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title="y"), y2="y1:Q",
+        color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
+                 alt.Tooltip("loss:Q", format=".3g")],
+    ).add_params(pick)
+    path = alt.Chart(paths).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
+        color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=["run:N", "step:Q", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
+                 alt.Tooltip("loss:Q", format=".3g")],
+    )
+    lines = path.mark_line(clip=True) + path.mark_circle(size=22, clip=True, opacity=1)
+    stars = alt.Chart(minima).mark_point(shape="diamond", size=140, color="#d62728", filled=True).encode(
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys))
+    return alt.layer(heat, lines, stars).properties(width=560, height=440, title=title)
+
+
+def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
+    """The LR range test: training loss against a growing learning rate (log x), per optimizer."""
+    return alt.Chart(df, title="LR range test: loss as the learning rate grows").transform_filter(
+        _metric_is("loss", "lr")
+    ).transform_pivot("metric", value="value", groupby=["run", "step"]).transform_filter(
+        "isValid(datum.lr) && isValid(datum.loss)"
+    ).mark_line().encode(
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
+        y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")),
+        color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=["run:N", alt.Tooltip("lr:Q", format=".2g"), alt.Tooltip("loss:Q", format=".3g")],
+    ).properties(height=HEIGHT)
+
+
+def sweep(df: pd.DataFrame) -> alt.Chart:
+    """Fair mode: each optimizer's final validation accuracy at each learning rate of the sweep."""
+    return alt.Chart(df, title="Fair mode: final validation accuracy per learning rate").mark_line(
+        point=True).encode(
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
+        y=alt.Y("accuracy:Q", title="validation accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f")],
+    ).properties(height=HEIGHT)

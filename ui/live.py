@@ -277,3 +277,12 @@ def show_result(key: str, charts: list[ChartSpec], csv_name: str) -> RunResult |
                        help="Every record of this run: run, step, metric, layer, value — the same CSV "
                             "as `python -m core run`.", key=f"{key}.download")
     return result
+
+
+def play(placeholder, build: Callable[[int], object], frames: list[int], seconds_per_frame: float) -> None:
+    """Animate a chart: draw `build(frame)` for each frame, pausing between them. A rerun (any
+    widget) interrupts it at the next draw."""
+    for i, frame in enumerate(frames):
+        placeholder.altair_chart(build(frame), width="content")
+        if seconds_per_frame and i < len(frames) - 1:
+            time.sleep(seconds_per_frame)

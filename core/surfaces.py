@@ -1,0 +1,63 @@
+"""2-D loss surfaces for the optimizer lab, written in torch so autograd gives their gradients."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A loss f(x, y) with its known minima, a plotting window and a default start."""
+
+    f: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    minima: tuple[tuple[float, float], ...]
+    window: tuple[float, float, float, float]  # x_lo, x_hi, y_lo, y_hi
+    start: tuple[float, float]
+    note: str
+
+
+SURFACES: dict[str, Surface] = {
+    "ravine": Surface(lambda x, y: 0.05 * x**2 + 2.0 * y**2, ((0.0, 0.0),), (-10, 2, -3, 3), (-9.0, 2.0),
+                      "an elongated bowl: 40 times steeper across (y) than along (x)"),
+    "rosenbrock": Surface(lambda x, y: (1 - x) ** 2 + 100 * (y - x**2) ** 2, ((1.0, 1.0),), (-2, 2, -1, 3),
+                          (-1.5, 2.5), "a curved, flat-bottomed valley; the minimum is at (1, 1)"),
+    "beale": Surface(lambda x, y: (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2,
+                     ((3.0, 0.5),), (-4.5, 4.5, -4.5, 4.5), (1.0, 1.4), "sharp ridges and flat plateaus"),
+    "saddle": Surface(lambda x, y: x**2 - y**2, (), (-2, 2, -2, 2), (-1.5, 0.01),
+                      "x² − y²: a saddle at the origin, with no minimum at all"),
+    "himmelblau": Surface(lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
+                          ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
+                          (-5, 5, -5, 5), (0.0, 0.0), "four minima, all at loss 0"),
+    "rastrigin": Surface(lambda x, y: 20 + x**2 - 10 * torch.cos(2 * math.pi * x) + y**2
+                         - 10 * torch.cos(2 * math.pi * y), ((0.0, 0.0),), (-5.12, 5.12, -5.12, 5.12), (3.2, 2.7),
+                         "a bowl covered in local minima"),
+}
+
+
+def loss(name: str, xy: torch.Tensor) -> torch.Tensor:
+    """The surface's loss at a 2-vector (differentiable)."""
+    return SURFACES[name].f(xy[0], xy[1])
+
+
+def distance_to_minimum(name: str, x: float, y: float) -> float:
+    """Euclidean distance to the nearest known minimum (NaN when the surface has none)."""
+    minima = SURFACES[name].minima
+    return min((math.dist((x, y), m) for m in minima), default=float("nan"))
+
+
+def cells(name: str, n: int = 48):
+    """The contour map's cells as columns: centres x, y, edges x0..x1, y0..y1, loss, and a level
+    log10(loss − min + 1) that keeps both the valley floor and the walls visible."""
+    x_lo, x_hi, y_lo, y_hi = SURFACES[name].window
+    dx, dy = (x_hi - x_lo) / n, (y_hi - y_lo) / n
+    xs = torch.linspace(x_lo + dx / 2, x_hi - dx / 2, n, dtype=torch.float64)
+    ys = torch.linspace(y_lo + dy / 2, y_hi - dy / 2, n, dtype=torch.float64)
+    gx, gy = (t.flatten() for t in torch.meshgrid(xs, ys, indexing="xy"))
+    f = SURFACES[name].f(gx, gy)
+    level = torch.log10(f - f.min() + 1)
+    return {"x": gx.tolist(), "y": gy.tolist(), "x0": (gx - dx / 2).tolist(), "x1": (gx + dx / 2).tolist(),
+            "y0": (gy - dy / 2).tolist(), "y1": (gy + dy / 2).tolist(), "loss": f.tolist(), "level": level.tolist()}

@@ -1,0 +1,176 @@
+"""Optimizers lesson: surfaces against hand-derived gradients, trajectories against torch.optim,
+schedules against torch.optim.lr_scheduler, presets' claims, runner."""
+
+import math
+
+import pytest
+import torch
+from torch.optim import lr_scheduler
+
+from core import surfaces
+from core.config import ConfigError
+from core.experiments import optimizers as O
+from core.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
+
+# Gradients derived by hand: the reference autograd must agree with.
+GRADIENTS = {
+    "ravine": lambda x, y: (0.1 * x, 4.0 * y),
+    "rosenbrock": lambda x, y: (-2 * (1 - x) - 400 * x * (y - x**2), 200 * (y - x**2)),
+    "saddle": lambda x, y: (2 * x, -2 * y),
+    "himmelblau": lambda x, y: (4 * x * (x**2 + y - 11) + 2 * (x + y**2 - 7),
+                                2 * (x**2 + y - 11) + 4 * y * (x + y**2 - 7)),
+    "rastrigin": lambda x, y: (2 * x + 20 * math.pi * math.sin(2 * math.pi * x),
+                               2 * y + 20 * math.pi * math.sin(2 * math.pi * y)),
+    "beale": lambda x, y: (
+        2 * (1.5 - x + x * y) * (y - 1) + 2 * (2.25 - x + x * y**2) * (y**2 - 1)
+        + 2 * (2.625 - x + x * y**3) * (y**3 - 1),
+        2 * (1.5 - x + x * y) * x + 2 * (2.25 - x + x * y**2) * 2 * x * y + 2 * (2.625 - x + x * y**3) * 3 * x * y**2),
+}
+
+
+@pytest.mark.parametrize("name", list(surfaces.SURFACES))
+def test_gradient_agrees_with_autograd(name):
+    for point in [(0.3, -0.7), (-1.2, 0.4), (2.0, 1.5)]:
+        xy = torch.tensor(point, dtype=torch.float64, requires_grad=True)
+        surfaces.loss(name, xy).backward()
+        assert xy.grad.tolist() == pytest.approx(GRADIENTS[name](*point), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", [n for n, s in surfaces.SURFACES.items() if s.minima])
+def test_known_minima_are_minima(name):
+    for m in surfaces.SURFACES[name].minima:
+        xy = torch.tensor(m, dtype=torch.float64, requires_grad=True)
+        f = surfaces.loss(name, xy)
+        f.backward()
+        assert xy.grad.abs().max().item() < 1e-3
+        for dx, dy in [(1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3)]:
+            assert surfaces.loss(name, torch.tensor((m[0] + dx, m[1] + dy), dtype=torch.float64)) > f
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_trajectory_equals_torch_optim_steps(name):
+    cfg = O.Config(surface="rosenbrock", optimizers=(name,), lr=1e-3, steps=25, start=(-1.0, 1.5))
+    recs = list(O.run(cfg))
+    xy = torch.tensor(cfg.start, dtype=torch.float64, requires_grad=True)
+    opt = make_optimizer(name, [xy], cfg.lr, **O.hyper(cfg, name))
+    for _ in range(cfg.steps):
+        opt.zero_grad()
+        surfaces.loss("rosenbrock", xy).backward()
+        opt.step()
+    xs = [r.value for r in recs if r.metric == "x"]
+    ys = [r.value for r in recs if r.metric == "y"]
+    assert len(xs) == cfg.steps + 1 and (xs[0], ys[0]) == cfg.start
+    assert (xs[-1], ys[-1]) == pytest.approx(tuple(xy.tolist()), abs=1e-12)
+    assert {r.metric for r in recs} == {"loss", "x", "y", "lr"} and {r.run for r in recs} == {name}
+
+
+EXPECTED = {
+    "constant": lambda opt, n: lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0),
+    "step": lambda opt, n: lr_scheduler.StepLR(opt, step_size=n // 3, gamma=0.1),
+    "exponential": lambda opt, n: lr_scheduler.ExponentialLR(opt, gamma=0.01 ** (1 / n)),
+    "cosine": lambda opt, n: lr_scheduler.CosineAnnealingLR(opt, T_max=n),
+    "1cycle": lambda opt, n: lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=n),
+}
+
+
+def _lrs(schedule_factory, n=30, losses=None):
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=0.1)
+    sched = schedule_factory(opt, n)
+    out = []
+    for t in range(n):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        step_schedule(sched, losses[t] if losses else 1.0)
+    return out
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_schedules_match_torch(name):
+    assert _lrs(SCHEDULES[name]) == pytest.approx(_lrs(EXPECTED[name]))
+
+
+def test_power_and_plateau_schedules():
+    lrs = _lrs(SCHEDULES["power"], n=30)
+    assert lrs == pytest.approx([0.1 / (1 + t / 3) for t in range(30)])
+    flat = _lrs(SCHEDULES["reduce_on_plateau"], n=30, losses=[1.0] * 30)
+    assert flat[0] == 0.1 and flat[-1] < 0.1  # a flat loss halves the rate
+    assert set(SCHEDULES) == {"constant", "step", "exponential", "power", "cosine", "1cycle", "reduce_on_plateau"}
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    assert isinstance(make_schedule("cosine", opt, 10), lr_scheduler.CosineAnnealingLR)
+
+
+def _final(recs, run, metric):
+    return [r.value for r in recs if r.run == run and r.metric == metric][-1]
+
+
+def check_ravine(cfg):
+    recs = list(O.run(cfg))
+    sgd = _final(recs, "sgd", "loss")
+    assert _final(recs, "momentum", "loss") < sgd and _final(recs, "nesterov", "loss") < sgd
+
+
+def check_adagrad_stall(cfg):
+    recs = list(O.run(cfg))
+    assert _final(recs, "rmsprop", "loss") < _final(recs, "adagrad", "loss")
+    path = [(r.step, r.value) for r in recs if r.run == "adagrad" and r.metric in ("x", "y")]
+    xs = [v for i, (_, v) in enumerate(path) if i % 2 == 0]
+    ys = [v for i, (_, v) in enumerate(path) if i % 2 == 1]
+    steps = [math.hypot(xs[i + 1] - xs[i], ys[i + 1] - ys[i]) for i in range(len(xs) - 1)]
+    assert steps[-1] < steps[len(steps) // 10] / 3  # the effective step shrinks...
+    x, y = xs[-1], ys[-1]
+    assert surfaces.distance_to_minimum("ravine", x, y) > 1.0  # ...and stalls short of the minimum
+
+
+def test_ravine_preset():
+    check_ravine(O.with_preset("ravine"))
+
+
+def test_adagrad_stall_preset():
+    check_adagrad_stall(O.with_preset("adagrad-stall"))
+
+
+def test_rosenbrock_and_saddle_presets_run():
+    for name in ("rosenbrock", "saddle"):
+        recs = list(O.run(O.with_preset(name, steps=20)))
+        assert {r.run for r in recs} == set(O.PRESETS[name]["optimizers"])
+
+
+def test_net_mode_and_fair_mode():
+    extra: dict = {}
+    cfg = O.Config(net=True, fair=True, optimizers=("sgd", "adam"), steps=40, depth=2)
+    recs = list(O.run(cfg, extra=extra))
+    runs = {r.run for r in recs}
+    assert {"sgd", "adam"} <= runs and {O.sweep_name("adam", lr) for lr in O.FAIR_GRID} <= runs
+    assert set(extra["lrs"]) == {"sgd", "adam"} and all(lr in O.FAIR_GRID for lr in extra["lrs"].values())
+    adam_lr = [r.value for r in recs if r.run == "adam" and r.metric == "lr"]
+    assert adam_lr and set(adam_lr) == {extra["lrs"]["adam"]}
+
+
+def test_lr_range_test_grows_the_rate():
+    recs = list(O.lr_range_test(O.Config(depth=2), "sgd", steps=50))
+    lrs = [r.value for r in recs if r.metric == "lr"]
+    assert lrs[0] == pytest.approx(1e-5) and all(b > a for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_config_checks():
+    with pytest.raises(ConfigError, match="start"):
+        O.Config(start=(1.0,))
+    with pytest.raises(ConfigError, match="start"):
+        O.Config(start=(1.0, 50.0))
+
+
+def test_runner_optimizers(tmp_path):
+    from core.__main__ import main
+
+    out = tmp_path / "o.csv"
+    assert main(["run", "optimizers", "--surface", "beale", "--optimizers", "sgd,adam", "--lr", "0.01",
+                 "--steps", "10", "--start=1,1", "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[1].startswith("sgd,0,loss,,")
+    assert {line.split(",")[2] for line in lines[1:]} == {"loss", "x", "y", "lr"}
+    assert main(["run", "optimizers", "--net", "--optimizers", "sgd", "--steps", "5", "--depth", "2",
+                 "--out", str(out)]) == 0
+    assert "val_accuracy" in out.read_text()
+    assert main(["run", "optimizers", "--surface", "moon"]) == 2
+    assert main(["run", "optimizers", "--start=1"]) == 2
