@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/vanishing.py", title="Vanishing & exploding gradients", url_path="vanishing"),
     st.Page("pages/activations.py", title="Activation functions", url_path="activations"),
     st.Page("pages/batchnorm.py", title="Batch normalization", url_path="batchnorm"),
+    st.Page("pages/transfer.py", title="Transfer learning", url_path="transfer"),
     st.Page("pages/optimizers.py", title="Fast optimizers", url_path="optimizers"),
 ]
 page = st.navigation(PAGES)

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base = apply_preset(experiment.Config, experiment.PRESETS, args.preset) if args.preset else None
         cfg = from_strings(experiment.Config, given, base)
+        if hasattr(experiment, "check"):
+            experiment.check(cfg)  # checks that need the data
     except ConfigError as exc:
         sys.stderr.write(f"error: {option(exc.option)} {exc.message}\n")
         return 2

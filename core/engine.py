@@ -133,6 +133,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     model = model if model is not None else build_model(cfg, data)
     device = resolve(cfg.device, cfg.width, cfg.batch_size)
     model.to(device).train()
+    is_mlp = isinstance(model, MLP)  # other models (a CNN backbone) train without layer probes
     params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
     opt = make_optimizer(cfg.optimizer, params, cfg.lr, **(hyper or {}))
     schedule = make_schedule(cfg.schedule, opt, cfg.steps) if cfg.schedule != "constant" else None
@@ -145,7 +146,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     for step in range(1, cfg.steps + 1):
         idx = next(order).to(device)
         xb, yb = x[idx], y[idx]
-        probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
+        probing = is_mlp and (step == 1 or step % cfg.probe_every == 0 or step == cfg.steps)
         with probes.capture(model) if probing else nullcontext(([], [])) as (inputs, outputs):
             logits = model(xb)
         loss = F.cross_entropy(logits, yb)
@@ -184,7 +185,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
                 return
             yield Record(run, step, "val_loss", None, ev["loss"])
             yield Record(run, step, "val_accuracy", None, ev["accuracy"])
-            if len(model.norms):
+            if is_mlp and len(model.norms):
                 errors = {k: v.tolist() for k, v in probes.running_stat_errors(model, x).items()}
                 yield from probe_records(run, step, errors)
 

@@ -36,8 +36,9 @@ def capture(model: MLP):
 
 
 def grad_norms(model: MLP) -> torch.Tensor:
-    """L2 norm of each Linear layer's weight gradient, input layer first."""
-    return torch.stack([lin.weight.grad.detach().norm() for lin in model.linears])
+    """L2 norm of each Linear layer's weight gradient, input layer first (0 for a frozen layer)."""
+    return torch.stack([lin.weight.grad.detach().norm() if lin.weight.grad is not None
+                        else torch.zeros((), device=lin.weight.device) for lin in model.linears])
 
 
 def weights(model: MLP) -> list[torch.Tensor]:

@@ -143,3 +143,28 @@ def test_optimizers_start_text_is_validated():
     at.text_input(key="optimizers.start").set_value("1,2,3").run()
     assert not at.exception
     assert any("Start" in e.value and "two numbers" in e.value for e in at.error)
+
+
+def test_transfer_page_trains_and_reads_the_result():
+    at = _app()
+    at.switch_page("pages/transfer.py").run()
+    assert not at.exception and at.title[0].value == "Transfer learning"
+    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect])
+    at.slider(key="transfer.seeds").set_value(2)
+    at.slider(key="transfer.epochs").set_value(3)
+    at.slider(key="transfer.unfreeze_epochs").set_value(1)
+    at.number_input(key="transfer.pretrain_steps").set_value(40)
+    _button(at, "Train").click().run()
+    assert not at.exception
+    assert at.dataframe and any("seeds" in i.value or "seed" in i.value for i in at.info)
+
+
+def test_transfer_clamps_n_and_cnn_offline_says_so(monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["target_size"] = "1000"
+    at.run()
+    at.switch_page("pages/transfer.py").run()
+    assert any("clamped" in w.value for w in at.warning)
+    at.button(key="transfer_cnn.train").click().run()
+    assert not at.exception
+    assert any("could not be downloaded" in i.value for i in at.info)

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.browser
 
 PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients",
          "activations": "Activation functions", "batchnorm": "Batch normalization",
-         "optimizers": "Fast optimizers"}
+         "optimizers": "Fast optimizers", "transfer": "Transfer learning"}
 
 
 @pytest.fixture
@@ -85,4 +85,14 @@ def test_optimizers_surface_animates_and_draws_paths(page, server):
     page.locator("[data-testid='stDataFrame']").wait_for(timeout=60_000)  # the final-loss table
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length >= 3", timeout=30_000)
     assert _marks_with_data(page) >= 3
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_transfer_trains_and_draws(page, server):
+    page.goto(f"{server}/transfer?seeds=2&epochs=3&unfreeze_epochs=1&pretrain_steps=40")
+    page.get_by_role("heading", name=PAGES["transfer"]).wait_for(timeout=60_000)
+    page.locator("[data-testid='stMain']").get_by_role("button", name="Train", exact=True).first.click()
+    page.get_by_text("Finished").wait_for(timeout=90_000)
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 3", timeout=30_000)
+    assert _marks_with_data(page) > 3
     assert page.locator("[data-testid='stException']").count() == 0

@@ -225,3 +225,22 @@ def sweep(df: pd.DataFrame) -> alt.Chart:
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f")],
     ).properties(height=HEIGHT)
+
+
+def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy",
+               title: str = "Task B validation accuracy") -> alt.LayerChart:
+    """Per variant: every seed's curve (thin) and the mean ± std band across seeds (runs `variant/sN`)."""
+    base = alt.Chart(df).transform_filter(alt.datum.metric == metric).transform_filter(
+        "indexof(datum.run, '/s') > 0").transform_calculate(variant="split(datum.run, '/s')[0]")
+    color = alt.Color("variant:N", title=None, scale=alt.Scale(scheme="tableau10"))
+    seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        color=color, detail="run:N")
+    stats = base.transform_aggregate(mean="mean(value)", sd="stdev(value)", groupby=["variant", "step"]
+                                     ).transform_calculate(lo="datum.mean - (isValid(datum.sd) ? datum.sd : 0)",
+                                                           hi="datum.mean + (isValid(datum.sd) ? datum.sd : 0)")
+    band = stats.mark_area(opacity=0.2).encode(x="step:Q", y="lo:Q", y2="hi:Q", color=color)
+    mean = stats.mark_line(strokeWidth=3).encode(
+        x="step:Q", y="mean:Q", color=color,
+        tooltip=["variant:N", "step:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("sd:Q", format=".3f")])
+    return (band + seeds + mean).properties(title=title, height=HEIGHT)

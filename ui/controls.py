@@ -106,9 +106,10 @@ def config_controls(cls, presets: Mapping[str, Mapping], prefix: str, fields: li
         st.session_state[f"{prefix}.preset"] = preset
         for f in specs(cls):
             _set(prefix, f, values[f.name])
-    st.selectbox("Preset", [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
-                 args=(cls, presets, prefix),
-                 help="A preset sets the controls below to a setup that shows one effect.")
+    if presets:
+        st.selectbox("Preset", [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
+                     args=(cls, presets, prefix),
+                     help="A preset sets the controls below to a setup that shows one effect.")
     cols = st.columns(columns)
     for i, f in enumerate(chosen):
         _widget(f, f"{prefix}.{f.name}", cols[i % columns])

@@ -1,0 +1,85 @@
+"""Pretrained torchvision CNN backbones for transfer learning, loaded through torchvision's weights
+API into torch's cache folder, and a small CIFAR-10 task to reuse them on."""
+
+from __future__ import annotations
+
+import urllib.error
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .data import Dataset, DatasetUnavailable, cache_dir
+
+BACKBONES = ("resnet18", "mobilenet_v3_small")
+IMAGE_SIZE = 64  # CIFAR's 32×32 upscaled: enough for ImageNet features, cheap on a CPU
+CIFAR_CLASSES = (3, 5)  # cat, dog
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights could not be had (usually: offline and not in torch's cache)."""
+
+
+def weights_for(name: str):
+    """torchvision's default ImageNet weights enum member for a backbone."""
+    from torchvision import models
+
+    return models.get_model_weights(name).DEFAULT
+
+
+def load_backbone(name: str) -> nn.Module:
+    """The backbone with its ImageNet weights, from torch's cache or a download (weights_only)."""
+    from torchvision import models
+
+    weights = weights_for(name)
+    try:
+        state = weights.get_state_dict(progress=False, weights_only=True)
+    except (OSError, RuntimeError, urllib.error.URLError) as exc:
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+        raise WeightsUnavailable(
+            f"The pretrained {name} weights could not be downloaded ({type(exc).__name__}), and they are "
+            f"not in torch's cache ({cached}). This part needs the internet once; the rest of the page works."
+        ) from exc
+    model = models.get_model(name, weights=None)
+    model.load_state_dict(state)
+    return model
+
+
+def feature_extractor(name: str) -> tuple[nn.Module, int]:
+    """The backbone without its classifier, and the width of the features it returns."""
+    model = load_backbone(name)
+    if name == "resnet18":
+        width = model.fc.in_features
+        model.fc = nn.Identity()
+    else:
+        width = model.classifier[0].in_features
+        model.classifier = nn.Identity()
+    return model, width
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC images -> float NCHW at IMAGE_SIZE, with ImageNet's mean and std."""
+    x = images.permute(0, 3, 1, 2).float() / 255
+    x = nn.functional.interpolate(x, size=IMAGE_SIZE, mode="bilinear", align_corners=False)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def cifar_subset(n: int, seed: int, root: str | None = None) -> Dataset:
+    """Cats vs dogs from CIFAR-10's training set: n examples to train on plus a fixed validation set."""
+    from torchvision import datasets
+
+    try:
+        ds = datasets.CIFAR10(root=str(root or cache_dir()), train=True, download=True)
+    except (OSError, RuntimeError, urllib.error.URLError) as exc:
+        raise DatasetUnavailable(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); it needs the "
+                                 "internet once") from exc
+    images, labels = torch.tensor(ds.data), torch.tensor(ds.targets)
+    keep = torch.isin(labels, torch.tensor(CIFAR_CLASSES))
+    images, labels = images[keep][: n + 400], (labels[keep][: n + 400] == CIFAR_CLASSES[1]).long()
+    x = normalise(images)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    val, train = perm[:400], perm[400:400 + n]
+    return Dataset("cifar10-cats-dogs", x[train], labels[train], x[val], labels[val], 2)
+

@@ -1,0 +1,287 @@
+"""Lesson 4: transfer learning — reuse the lower layers of a model A trained on one task for a
+new task B with little data, compared honestly over several seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from ..backbones import BACKBONES, cifar_subset, feature_extractor
+from ..compare import interleave
+from ..config import ConfigError, Validated, param, project, same_as
+from ..data import Dataset, load_or_fallback
+from ..engine import TrainConfig, build_model, train
+from ..nets import MLP
+from ..records import Record
+
+NAME = "transfer"
+VARIANTS = ("scratch", "frozen", "unfreeze", "finetune")
+HELD_OUT = {"digits": (8, 9), "mnist": (8, 9), "fashion_mnist": (5, 6)}  # B's classes (sandal, shirt)
+
+
+@dataclass(frozen=True)
+class Config(Validated):
+    """Model A learns the source classes; task B (the two held-out classes) reuses its layers."""
+
+    variants: tuple = param(VARIANTS, "scratch: a fresh net; frozen: A's lower layers frozen plus a new head; "
+                            "unfreeze: frozen first, then all layers at a lower rate; finetune: A's layers "
+                            "trained from the start.", choices=VARIANTS)
+    target_size: int = param(100, "N, the labelled training examples of task B.", lo=10, hi=1000,
+                             label="Training examples (N)")
+    reuse_layers: int = param(3, "k, how many of A's hidden layers task B reuses.", lo=1, hi=100,
+                              label="Reused layers (k)")
+    seeds: int = param(5, "Seeds: each variant trains once per seed, on the same examples.", lo=1, hi=20)
+    epochs: int = param(30, "Epochs of task B's training.", lo=1, hi=500)
+    unfreeze_epochs: int = param(10, "unfreeze: epochs with the reused layers frozen before they thaw.",
+                                 lo=0, hi=500, label="Frozen epochs (unfreeze)")
+    unfreeze_lr_factor: float = param(0.1, "unfreeze: the learning rate after thawing, as a fraction.",
+                                      lo=0.001, hi=1.0, label="LR factor after unfreezing")
+    pretrain_steps: int = param(600, "Model A's training steps on the source classes.", lo=10, hi=20_000,
+                                label="Model A steps")
+    dataset: str = same_as(TrainConfig, "dataset")
+    depth: int = same_as(TrainConfig, "depth", default=4)
+    width: int = same_as(TrainConfig, "width")
+    activation: str = same_as(TrainConfig, "activation", default="relu")
+    init: str = same_as(TrainConfig, "init", default="he_normal")
+    optimizer: str = same_as(TrainConfig, "optimizer")
+    lr: float = same_as(TrainConfig, "lr", default=0.05)
+    batch_size: int = same_as(TrainConfig, "batch_size", default=32)
+    seed: int = same_as(TrainConfig, "seed")
+    device: str = same_as(TrainConfig, "device")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.reuse_layers > self.depth:
+            raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})")
+        if self.unfreeze_epochs > self.epochs:
+            raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})")
+
+
+PRESETS: dict[str, dict] = {
+    # The book's setup: A on eight classes, B a binary task with little data, lower layers reused.
+    "book-a-to-b": {"target_size": 100, "reuse_layers": 3, "seeds": 5},
+}
+
+
+def split_tasks(data: Dataset, held_out: tuple[int, int]) -> tuple[Dataset, Dataset]:
+    """Task A (every other class, relabelled 0..n-3) and task B (the two held-out classes, 0/1)."""
+    def subset(x, y, keep):
+        mask = torch.isin(y, torch.tensor(keep))
+        relabel = {c: i for i, c in enumerate(keep)}
+        return x[mask], torch.tensor([relabel[int(v)] for v in y[mask]], dtype=torch.int64)
+
+    others = [c for c in range(data.n_classes) if c not in held_out]
+    a = Dataset(f"{data.name}-A", *subset(data.x_train, data.y_train, others),
+                *subset(data.x_val, data.y_val, others), len(others))
+    b = Dataset(f"{data.name}-B", *subset(data.x_train, data.y_train, list(held_out)),
+                *subset(data.x_val, data.y_val, list(held_out)), 2)
+    return a, b
+
+
+def sample(b: Dataset, n: int, seed: int) -> Dataset:
+    """N of B's training examples chosen by the seed; the validation set stays whole and fixed."""
+    if n > len(b.x_train):
+        raise ConfigError("target_size", f"must be at most {len(b.x_train)}, the examples task B has")
+    idx = torch.randperm(len(b.x_train), generator=torch.Generator().manual_seed(seed))[:n]
+    return dataclasses.replace(b, x_train=b.x_train[idx], y_train=b.y_train[idx])
+
+
+def config_a(cfg: Config) -> TrainConfig:
+    every = max(1, cfg.pretrain_steps // 20)
+    return project(cfg, TrainConfig, steps=cfg.pretrain_steps, batch_size=64, probe_every=every, eval_every=every)
+
+
+def _cache_key(cfg: Config) -> tuple:
+    return dataclasses.astuple(config_a(cfg))
+
+
+# Model A trains once per configuration and process; every session reuses it.
+_CACHE: dict[tuple, tuple[dict, list[Record]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def pretrained(cfg: Config, a: Dataset) -> Iterator[Record]:
+    """Model A's records (run `model_a`): trained now, or replayed from the cache at once."""
+    key = _cache_key(cfg)
+    if key in _CACHE:
+        yield from _CACHE[key][1]
+        return
+    tc = config_a(cfg)
+    model = build_model(tc, a)
+    records = []
+    for r in train(tc, a, "model_a", model=model):
+        records.append(r)
+        yield r
+    with _CACHE_LOCK:
+        _CACHE[key] = ({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, records)
+
+
+def is_cached(cfg: Config) -> bool:
+    return _cache_key(cfg) in _CACHE
+
+
+def model_a(cfg: Config, a: Dataset) -> MLP:
+    """A fresh copy of the cached model A (pretrain first)."""
+    model = build_model(config_a(cfg), a)
+    model.load_state_dict(_CACHE[_cache_key(cfg)][0])
+    return model
+
+
+def config_b(cfg: Config, n: int, seed: int, epochs: int, lr: float) -> TrainConfig:
+    steps = max(1, math.ceil(n / min(cfg.batch_size, n)) * epochs)
+    return project(cfg, TrainConfig, seed=seed, steps=steps, lr=lr, probe_every=max(1, steps // 10),
+                   eval_every=max(1, steps // 15))
+
+
+def build_b(cfg: Config, variant: str, a_model: MLP | None, b: Dataset, seed: int) -> MLP:
+    """Task B's network: fresh, or with A's lower k hidden layers copied in (frozen unless finetune)."""
+    net = build_model(project(cfg, TrainConfig, seed=seed), b)
+    if variant != "scratch":
+        for lin_b, lin_a in zip(net.linears[:cfg.reuse_layers], a_model.linears[:cfg.reuse_layers], strict=True):
+            lin_b.load_state_dict(lin_a.state_dict())
+            lin_b.requires_grad_(variant == "finetune")
+    return net
+
+
+def _shifted(records: Iterator[Record], offset: int) -> Iterator[Record]:
+    for r in records:
+        yield r._replace(step=r.step + offset)
+
+
+def train_b(cfg: Config, variant: str, net: MLP, b: Dataset, seed: int) -> Iterator[Record]:
+    """One variant on one seed (run `variant/sSEED`); unfreeze thaws A's layers after E epochs."""
+    run = f"{variant}/s{seed}"
+    n = len(b.x_train)
+    if variant != "unfreeze" or cfg.unfreeze_epochs == 0:
+        trainable = [p for p in net.parameters() if p.requires_grad]
+        yield from train(config_b(cfg, n, seed, cfg.epochs, cfg.lr), b, run, model=net, params=trainable)
+        return
+    first = config_b(cfg, n, seed, cfg.unfreeze_epochs, cfg.lr)
+    yield from train(first, b, run, model=net, params=[p for p in net.parameters() if p.requires_grad])
+    net.requires_grad_(True)
+    rest = cfg.epochs - cfg.unfreeze_epochs
+    if rest:
+        later = config_b(cfg, n, seed, rest, cfg.lr * cfg.unfreeze_lr_factor)
+        yield from _shifted(train(later, b, run, model=net), first.steps)
+
+
+def available(cfg: Config) -> int:
+    """How many training examples task B has for this config's dataset (after any fallback)."""
+    data, _ = load_or_fallback(cfg.dataset, cfg.seed)
+    return len(split_tasks(data, HELD_OUT[data.name])[1].x_train)
+
+
+def check(cfg: Config) -> None:
+    """Checks that need the data: N must not exceed the examples task B has."""
+    if cfg.target_size > (limit := available(cfg)):
+        raise ConfigError("target_size", f"must be at most {limit}, the training examples task B has")
+
+
+def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) -> Iterator[Record]:
+    """Model A (or its cached records), then every variant × seed interleaved on task B."""
+    data, message = load_or_fallback(cfg.dataset, cfg.seed)
+    if message and notes is not None:
+        notes.append(message)
+    a, b_all = split_tasks(data, HELD_OUT[data.name])
+    if extra is not None:
+        extra["cached"] = is_cached(cfg)
+    yield from pretrained(cfg, a)
+    a_net = model_a(cfg, a)
+    runs = {}
+    for s in range(cfg.seed, cfg.seed + cfg.seeds):
+        b = sample(b_all, cfg.target_size, s)
+        for v in cfg.variants:
+            runs[f"{v}/s{s}"] = train_b(cfg, v, build_b(cfg, v, a_net, b, s), b, s)
+    yield from interleave(runs)
+
+
+def final_accuracies(records: list[Record]) -> dict[str, dict[int, float]]:
+    """variant -> seed -> last validation accuracy on task B."""
+    out: dict[str, dict[int, float]] = {}
+    for r in records:
+        if r.metric == "val_accuracy" and "/s" in r.run:
+            variant, seed = r.run.split("/s")
+            out.setdefault(variant, {})[int(seed)] = r.value
+    return out
+
+
+def verdict(records: list[Record]) -> str:
+    """One honest sentence: did transfer beat training from scratch by more than the spread?"""
+    acc = final_accuracies(records)
+    if "scratch" not in acc or len(acc) < 2:
+        return "Train `scratch` and at least one transfer variant to compare them."
+
+    def mean_sd(v):
+        vals = list(acc[v].values())
+        return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+
+    base, base_sd = mean_sd("scratch")
+    best = max((v for v in acc if v != "scratch"), key=lambda v: mean_sd(v)[0])
+    m, sd = mean_sd(best)
+    gain, spread = m - base, math.hypot(sd, base_sd)
+    seeds = len(acc[best])
+    if seeds < 2:
+        return (f"With one seed, {best} scores {m:.1%} against scratch's {base:.1%}; one seed cannot tell "
+                "a real gain from luck, so use several.")
+    if gain > spread:
+        return (f"Transfer helped: {best} averages {m:.1%} against scratch's {base:.1%} over {seeds} seeds, "
+                f"a gain of {gain:.1%}, more than the spread ({spread:.1%}).")
+    return (f"No clear gain: the best transfer variant, {best}, averages {m:.1%} against scratch's {base:.1%} "
+            f"over {seeds} seeds; the difference ({gain:+.1%}) is within the spread ({spread:.1%}).")
+
+
+def with_preset(name: str, **changes) -> Config:
+    return dataclasses.replace(Config(**PRESETS[name]), **changes)
+
+
+@dataclass(frozen=True)
+class CnnConfig(Validated):
+    """A pretrained ImageNet CNN reused on cats vs dogs from CIFAR-10."""
+
+    backbone: str = param("resnet18", "torchvision backbone with ImageNet weights.", choices=BACKBONES)
+    mode: str = param("frozen", "frozen: the backbone extracts features and only a new head trains; finetune: "
+                      "every layer trains.", choices=("frozen", "finetune"))
+    target_size: int = param(200, "Training images.", lo=10, hi=5000, label="Training images (N)")
+    steps: int = param(100, "Training steps.", lo=1, hi=5000)
+    lr: float = same_as(TrainConfig, "lr", default=0.01)
+    batch_size: int = same_as(TrainConfig, "batch_size", default=32)
+    seed: int = same_as(TrainConfig, "seed")
+
+
+@torch.no_grad()
+def features(model: torch.nn.Module, x: torch.Tensor, batch: int = 128) -> torch.Tensor:
+    """The frozen backbone's features of every image, in eval mode."""
+    model.eval()
+    return torch.cat([model(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+
+def prepare_cnn(cfg: CnnConfig, data: Dataset | None = None) -> tuple[Dataset, torch.nn.Module, int]:
+    """The image task and the pretrained backbone; raises WeightsUnavailable or
+    DatasetUnavailable (offline) before any training starts."""
+    data = data if data is not None else cifar_subset(cfg.target_size, cfg.seed)
+    backbone, width = feature_extractor(cfg.backbone)
+    return data, backbone, width
+
+
+def run_cnn(cfg: CnnConfig, prepared: tuple[Dataset, torch.nn.Module, int]) -> Iterator[Record]:
+    """Train on the image task with the backbone frozen (run `cnn_frozen`: features once, then a
+    small head) or fine-tuned end to end (`cnn_finetune`)."""
+    data, backbone, width = prepared
+    every = max(1, cfg.steps // 10)
+    tc = TrainConfig(depth=1, width=64, activation="relu", init="he_normal", optimizer="adam", lr=cfg.lr,
+                     batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, probe_every=every, eval_every=every)
+    if cfg.mode == "frozen":
+        feats = dataclasses.replace(data, x_train=features(backbone, data.x_train),
+                                    x_val=features(backbone, data.x_val))
+        yield from train(tc, feats, "cnn_frozen")
+        return
+    with _CACHE_LOCK:
+        torch.manual_seed(cfg.seed)
+        model = torch.nn.Sequential(backbone, torch.nn.Linear(width, data.n_classes))
+    yield from train(tc, data, "cnn_finetune", model=model)
