@@ -96,3 +96,20 @@ def test_transfer_trains_and_draws(page, server):
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 3", timeout=30_000)
     assert _marks_with_data(page) > 3
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_clicking_the_surface_map_sets_the_start(page, server):
+    page.goto(f"{server}/optimizers")
+    page.get_by_role("heading", name=PAGES["optimizers"]).wait_for(timeout=60_000)
+    page.wait_for_selector("[data-testid=stVegaLiteChart] canvas", timeout=60_000)
+    page.wait_for_timeout(1500)
+    field = page.get_by_test_id("stTextInputField").first
+    assert field.input_value() == "-9.0,2.0"
+    canvas = page.locator("[data-testid=stVegaLiteChart] canvas").first
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + 150, box["y"] + 200)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stTextInputField]').value.startsWith('-9.0')",
+                           timeout=30_000)
+    x, y = (float(v) for v in field.input_value().split(","))
+    assert -10 <= x <= 2 and -3 <= y <= 3 and "start=" in page.url
