@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -63,6 +63,8 @@ class TrainConfig(Validated):
         super().__post_init__()
         if self.rrelu_lower > self.rrelu_upper:
             raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device", "cuda was asked for, but this machine has no CUDA device (use auto or cpu)")
 
 
 def activation_params(cfg) -> dict[str, float]:
@@ -71,10 +73,17 @@ def activation_params(cfg) -> dict[str, float]:
     return {n: getattr(cfg, n) for n in names if hasattr(cfg, n)}
 
 
+@contextmanager
+def seeded(seed: int):
+    """Build modules from torch's global RNG, seeded, without another session's thread interleaving."""
+    with _build_lock:
+        torch.manual_seed(seed)
+        yield
+
+
 def build_model(cfg: TrainConfig, data: Dataset) -> MLP:
     """The MLP a config describes, initialised from the config's seed."""
-    with _build_lock:
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed):
         return MLP(data.n_features, data.n_classes, cfg.depth, cfg.width, cfg.activation, cfg.init,
                    cfg.batch_norm, generator=torch.Generator().manual_seed(cfg.seed),
                    bn_momentum=cfg.bn_momentum, **activation_params(cfg))

@@ -27,7 +27,7 @@ with st.expander("Glorot, He and LeCun initialisation; gradient clipping", expan
 cfg = controls.config_controls(
     vanishing.Config, vanishing.PRESETS, PREFIX,
     fields=["dataset", "depth", "width", "activation", "init", "optimizer", "lr", "batch_size", "steps",
-            "clip_norm", "clip_value", "seed"])
+            "clip_norm", "clip_value", "seed", "device"])
 lesson.show(PREFIX, "charts")
 
 if st.button("Train", type="primary", disabled=cfg is None, help="Train the network with these settings."):

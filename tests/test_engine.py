@@ -87,3 +87,17 @@ def test_clipped_run_records_bounded_layer_norms(digits):
         if r.metric == "grad_norm":
             by_step[r.step] = by_step.get(r.step, 0.0) + r.value**2
     assert by_step and all(math.sqrt(v) <= 1.0 + 1e-4 for v in by_step.values())
+
+
+def test_device_choice():
+    from core.config import ConfigError
+    from core.device import resolve
+
+    assert resolve("cpu", 512, 1024).type == "cpu"
+    assert resolve("auto", 100, 64).type == "cpu"  # small runs stay on the CPU even with a GPU
+    if not torch.cuda.is_available():
+        assert resolve("auto", 512, 1024).type == "cpu"
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            TrainConfig(device="cuda")
+    else:
+        assert resolve("auto", 512, 1024).type == "cuda"

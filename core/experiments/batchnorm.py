@@ -50,6 +50,10 @@ class Config(Validated):
     eval_every: int = same_as(TrainConfig, "eval_every")
     device: str = same_as(TrainConfig, "device")
 
+    def __post_init__(self):
+        super().__post_init__()
+        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
+
 
 PRESETS: dict[str, dict] = {
     # Ioffe & Szegedy, Figure 1: BN trains faster, and the last layer's sigmoid inputs stop drifting.

@@ -62,6 +62,7 @@ class Config(Validated):
             raise ConfigError("start", f"needs two numbers, x,y (got {len(self.start)})")
         if len(set(self.optimizers)) != len(self.optimizers):
             raise ConfigError("optimizers", "must not repeat a name")
+        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
 
 
 PRESETS: dict[str, dict] = {

@@ -16,7 +16,7 @@ from ..backbones import BACKBONES, cifar_subset, feature_extractor
 from ..compare import interleave
 from ..config import ConfigError, Validated, param, project, same_as
 from ..data import Dataset, load_or_fallback
-from ..engine import TrainConfig, build_model, train
+from ..engine import TrainConfig, build_model, seeded, train
 from ..nets import MLP
 from ..records import Record
 
@@ -61,6 +61,7 @@ class Config(Validated):
             raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})")
         if self.unfreeze_epochs > self.epochs:
             raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})")
+        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
 
 
 PRESETS: dict[str, dict] = {
@@ -281,7 +282,6 @@ def run_cnn(cfg: CnnConfig, prepared: tuple[Dataset, torch.nn.Module, int]) -> I
                                     x_val=features(backbone, data.x_val))
         yield from train(tc, feats, "cnn_frozen")
         return
-    with _CACHE_LOCK:
-        torch.manual_seed(cfg.seed)
+    with seeded(cfg.seed):
         model = torch.nn.Sequential(backbone, torch.nn.Linear(width, data.n_classes))
     yield from train(tc, data, "cnn_finetune", model=model)
