@@ -127,11 +127,11 @@ def to_strings(cfg, only_changed: bool = False) -> dict[str, str]:
     return out
 
 
-def apply_preset(cls, presets: Mapping[str, Mapping[str, Any]], name: str):
-    """The default config with a named preset's values applied."""
+def apply_preset(cls, presets: Mapping[str, Mapping[str, Any]], name: str, **changes):
+    """The default config with a named preset's values applied, then `changes`."""
     if name not in presets:
         raise ConfigError("preset", f"must be one of {', '.join(presets)} (got {name!r})")
-    return dataclasses.replace(cls(), **presets[name])
+    return dataclasses.replace(cls(), **{**presets[name], **changes})
 
 
 class Validated:

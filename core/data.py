@@ -90,3 +90,11 @@ def load_or_fallback(name: str, seed: int = 0, root: str | None = None) -> tuple
         return load(name, seed, root), None
     except DatasetUnavailable as exc:
         return load("digits", seed), f"{exc}. Using the bundled digits instead."
+
+
+def load_noting(name: str, seed: int, notes: list[str] | None = None) -> Dataset:
+    """`load_or_fallback`, with the fallback message (if any) appended to `notes` for the page or CLI."""
+    data, message = load_or_fallback(name, seed)
+    if message and notes is not None:
+        notes.append(message)
+    return data

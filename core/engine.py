@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
-from .config import ConfigError, Validated, param
+from .config import ConfigError, Validated, param, project
 from .data import DATASETS, Dataset
 from .device import DEVICES, resolve
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
@@ -65,6 +65,15 @@ class TrainConfig(Validated):
             raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device", "cuda was asked for, but this machine has no CUDA device (use auto or cpu)")
+
+
+class LessonConfig(Validated):
+    """Mixin for a lesson's config: besides its own fields' checks, the engine config it projects
+    onto must be valid too (cross-field checks such as a CUDA device being present)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        project(self, TrainConfig)
 
 
 def activation_params(cfg) -> dict[str, float]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..compare import interleave
-from ..config import ConfigError, Validated, param, project, same_as
-from ..data import load_or_fallback
-from ..engine import TrainConfig, train
+from ..config import ConfigError, apply_preset, param, project, same_as
+from ..data import load_noting
+from ..engine import LessonConfig, TrainConfig, train
 from ..nets import ACTIVATIONS
 from ..records import Record
 
@@ -24,7 +23,7 @@ RECOMMENDED_INIT = {
 
 
 @dataclass(frozen=True)
-class Config(Validated):
+class Config(LessonConfig):
     """The same network trained once per activation, on the same data order and seed."""
 
     activations: tuple = param(("relu", "leaky_relu", "elu"), "Activations to train side by side.",
@@ -54,7 +53,6 @@ class Config(Validated):
         super().__post_init__()
         if len(set(self.activations)) != len(self.activations):
             raise ConfigError("activations", "must not repeat a name")
-        project(self, TrainConfig)  # the engine's own cross-field checks
 
 
 PRESETS: dict[str, dict] = {
@@ -81,13 +79,11 @@ def variant(cfg: Config, activation: str) -> TrainConfig:
 
 def run(cfg: Config, notes: list[str] | None = None, timings: dict[str, float] | None = None) -> Iterator[Record]:
     """Train one network per activation, a step of each in turn; `run` is the activation's name."""
-    data, message = load_or_fallback(cfg.dataset, cfg.seed)
-    if message and notes is not None:
-        notes.append(message)
+    data = load_noting(cfg.dataset, cfg.seed, notes)
     runs = {a: train(variant(cfg, a), data, a) for a in cfg.activations}
     yield from interleave(runs, timings)
 
 
 def with_preset(name: str, **changes) -> Config:
     """A preset's config, with changes (used by the reduced tests and the benchmarks)."""
-    return dataclasses.replace(Config(**PRESETS[name]), **changes)
+    return apply_preset(Config, PRESETS, name, **changes)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from ..compare import interleave
-from ..config import Validated, param, project, same_as
-from ..data import Dataset, load_or_fallback
-from ..engine import TrainConfig, build_model, train
+from ..config import apply_preset, param, project, same_as
+from ..data import Dataset, load_noting
+from ..engine import LessonConfig, TrainConfig, build_model, train
 from ..records import Record
 
 NAME = "batchnorm"
@@ -23,7 +22,7 @@ EVAL_BATCHES = (2, 4, 16, 64, 256)  # batch sizes for train-mode evaluation (sec
 
 
 @dataclass(frozen=True)
-class Config(Validated):
+class Config(LessonConfig):
     """Variants of one MLP (no BN, BN before or after the activation), same seed and data order.
 
     The defaults are Ioffe & Szegedy's Figure 1: 3 hidden layers of 100 sigmoid units, a small
@@ -49,11 +48,6 @@ class Config(Validated):
     probe_every: int = same_as(TrainConfig, "probe_every")
     eval_every: int = same_as(TrainConfig, "eval_every")
     device: str = same_as(TrainConfig, "device")
-
-    def __post_init__(self):
-        super().__post_init__()
-        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
-
 
 PRESETS: dict[str, dict] = {
     # Ioffe & Szegedy, Figure 1: BN trains faster, and the last layer's sigmoid inputs stop drifting.
@@ -106,9 +100,7 @@ def mode_gap(model, data: Dataset, batch_sizes=EVAL_BATCHES) -> list[dict]:
 def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) -> Iterator[Record]:
     """Train every variant, a step of each in turn; afterwards `extra['mode_gap']` holds the
     train-versus-eval accuracies of each BN run."""
-    data, message = load_or_fallback(cfg.dataset, cfg.seed)
-    if message and notes is not None:
-        notes.append(message)
+    data = load_noting(cfg.dataset, cfg.seed, notes)
     configs = variants(cfg)
     models = {name: build_model(c, data) for name, c in configs.items()}
     yield from interleave({name: train(c, data, name, model=models[name]) for name, c in configs.items()})
@@ -119,4 +111,4 @@ def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) 
 
 def with_preset(name: str, **changes) -> Config:
     """A preset's config, with changes (reduced tests, benchmarks)."""
-    return dataclasses.replace(Config(**PRESETS[name]), **changes)
+    return apply_preset(Config, PRESETS, name, **changes)

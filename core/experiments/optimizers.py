@@ -12,9 +12,9 @@ import torch
 from torch.optim import lr_scheduler
 
 from ..compare import interleave
-from ..config import ConfigError, Validated, param, project, same_as
-from ..data import load_or_fallback
-from ..engine import TrainConfig, train
+from ..config import ConfigError, apply_preset, param, project, same_as
+from ..data import load_noting
+from ..engine import LessonConfig, TrainConfig, train
 from ..optim import OPTIMIZERS, hyperparameters, make_optimizer, make_schedule, step_schedule
 from ..records import Record
 from ..surfaces import SURFACES, loss
@@ -24,7 +24,7 @@ FAIR_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the learning rates every optimizer 
 
 
 @dataclass(frozen=True)
-class Config(Validated):
+class Config(LessonConfig):
     """Optimizers race on a 2-D surface, or (net) train the same MLP."""
 
     optimizers: tuple = param(("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
@@ -62,7 +62,6 @@ class Config(Validated):
             raise ConfigError("start", f"needs two numbers, x,y (got {len(self.start)})")
         if len(set(self.optimizers)) != len(self.optimizers):
             raise ConfigError("optimizers", "must not repeat a name")
-        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
 
 
 PRESETS: dict[str, dict] = {
@@ -137,9 +136,7 @@ def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) 
     if not cfg.net:
         yield from trajectories(cfg)
         return
-    data, message = load_or_fallback(cfg.dataset, cfg.seed)
-    if message and notes is not None:
-        notes.append(message)
+    data = load_noting(cfg.dataset, cfg.seed, notes)
     lrs = {name: cfg.lr for name in cfg.optimizers}
     if cfg.fair:
         sweep_steps = max(20, cfg.steps // len(FAIR_GRID))
@@ -163,7 +160,7 @@ def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) 
 def lr_range_test(cfg: Config, name: str, lo: float = 1e-5, hi: float = 10.0, steps: int = 200) -> Iterator[Record]:
     """The learning-rate finder: train the MLP while torch's ExponentialLR grows the rate from `lo`
     to `hi` over `steps` steps; loss and lr per step (run `name@range`), until the loss diverges."""
-    data, _ = load_or_fallback(cfg.dataset, cfg.seed)
+    data = load_noting(cfg.dataset, cfg.seed)
     tc = dataclasses.replace(net_config(cfg, name, lo, steps), schedule="constant", eval_every=10_000)
     gamma = (hi / lo) ** (1 / steps)
     yield from train(tc, data, f"{name}@range", hyper=hyper(cfg, name),
@@ -172,4 +169,4 @@ def lr_range_test(cfg: Config, name: str, lo: float = 1e-5, hi: float = 10.0, st
 
 def with_preset(name: str, **changes) -> Config:
     """A preset's config, with changes (reduced tests, benchmarks)."""
-    return dataclasses.replace(Config(**PRESETS[name]), **changes)
+    return apply_preset(Config, PRESETS, name, **changes)

@@ -14,9 +14,9 @@ import torch
 
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
 from ..compare import interleave
-from ..config import ConfigError, Validated, param, project, same_as
-from ..data import Dataset, load_or_fallback
-from ..engine import TrainConfig, build_model, seeded, train
+from ..config import ConfigError, Validated, apply_preset, param, project, same_as
+from ..data import Dataset, load_noting
+from ..engine import LessonConfig, TrainConfig, build_model, seeded, train
 from ..nets import MLP
 from ..records import Record
 
@@ -26,7 +26,7 @@ HELD_OUT = {"digits": (8, 9), "mnist": (8, 9), "fashion_mnist": (5, 6)}  # B's c
 
 
 @dataclass(frozen=True)
-class Config(Validated):
+class Config(LessonConfig):
     """Model A learns the source classes; task B (the two held-out classes) reuses its layers."""
 
     variants: tuple = param(VARIANTS, "scratch: a fresh net; frozen: A's lower layers frozen plus a new head; "
@@ -61,7 +61,6 @@ class Config(Validated):
             raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})")
         if self.unfreeze_epochs > self.epochs:
             raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})")
-        project(self, TrainConfig)  # the engine's own cross-field checks (e.g. a CUDA device exists)
 
 
 PRESETS: dict[str, dict] = {
@@ -174,7 +173,7 @@ def train_b(cfg: Config, variant: str, net: MLP, b: Dataset, seed: int) -> Itera
 
 def available(cfg: Config) -> int:
     """How many training examples task B has for this config's dataset (after any fallback)."""
-    data, _ = load_or_fallback(cfg.dataset, cfg.seed)
+    data = load_noting(cfg.dataset, cfg.seed)
     return len(split_tasks(data, HELD_OUT[data.name])[1].x_train)
 
 
@@ -186,9 +185,7 @@ def check(cfg: Config) -> None:
 
 def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) -> Iterator[Record]:
     """Model A (or its cached records), then every variant × seed interleaved on task B."""
-    data, message = load_or_fallback(cfg.dataset, cfg.seed)
-    if message and notes is not None:
-        notes.append(message)
+    data = load_noting(cfg.dataset, cfg.seed, notes)
     a, b_all = split_tasks(data, HELD_OUT[data.name])
     if extra is not None:
         extra["cached"] = is_cached(cfg)
@@ -238,7 +235,8 @@ def verdict(records: list[Record]) -> str:
 
 
 def with_preset(name: str, **changes) -> Config:
-    return dataclasses.replace(Config(**PRESETS[name]), **changes)
+    """A preset's config, with changes (reduced tests, benchmarks)."""
+    return apply_preset(Config, PRESETS, name, **changes)
 
 
 @dataclass(frozen=True)

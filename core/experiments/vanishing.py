@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..data import load_or_fallback
+from ..data import load_noting
 from ..engine import TrainConfig, train
 from ..records import Record
 
@@ -32,7 +32,5 @@ def run_name(cfg: Config) -> str:
 
 def run(cfg: Config, notes: list[str] | None = None) -> Iterator[Record]:
     """Train one network and yield its records; a dataset fallback is reported in `notes`."""
-    data, message = load_or_fallback(cfg.dataset, cfg.seed)
-    if message and notes is not None:
-        notes.append(message)
+    data = load_noting(cfg.dataset, cfg.seed, notes)
     yield from train(cfg, data, run_name(cfg))
