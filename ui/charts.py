@@ -136,7 +136,7 @@ def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: l
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme="viridis")),
         tooltip=["run:N", "layer:O", "step:Q", alt.Tooltip("value:Q", format=".3f")],
-    ).properties(width=320, height=90).facet(
+    ).properties(width=280, height=90).facet(
         row=alt.Row("run:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
     ).properties(title=title)
 
