@@ -5,7 +5,8 @@
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
   data Streamlit sends) after 100 and after 10,000 steps of one run.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
-- *_default_s: each lesson's default experiment, start to finish.
+- default_s.<experiment>: every registered experiment's default config, start to finish (the
+  registry in core.experiments; one that needs a download it cannot get reports null).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import time
 import torch
 import torch.nn.functional as F
 
-from core.data import load, load_or_fallback
+from core.data import Unavailable, load, load_or_fallback
 from core.device import configure_threads
 from core.engine import TrainConfig, batches, build_model, train, warm_up
-from core.experiments import activations, batchnorm, optimizers, transfer, vanishing
+from core.experiments import experiments, optimizers, transfer, vanishing
 from ui import charts
-from ui.live import MAX_CONCURRENT_RUNS, LiveBuffers
+from ui.admission import MAX_CONCURRENT_RUNS
+from ui.buffers import LiveBuffers
 
 
 def bare_loop(cfg: TrainConfig):
@@ -107,10 +109,10 @@ def redraw_sizes(steps: int = 10_000) -> dict:
 
 def first_point_s() -> float:
     """Warm process: time from starting the default experiment to the first loss chart built."""
-    cfg = vanishing.Config()
+    exp = vanishing.EXPERIMENT
     start = time.perf_counter()
     buffers = LiveBuffers()
-    for r in vanishing.run(cfg):
+    for r in exp.run(exp.config()):
         if r.step != buffers.step and buffers.step:
             redraw_bytes(buffers.frame(("loss", "val_loss")), lambda df: charts.curves(df, ("loss",), "", ""))
             break
@@ -118,11 +120,15 @@ def first_point_s() -> float:
     return round(time.perf_counter() - start, 3)
 
 
-def default_run_s(experiment) -> float:
-    """Seconds for a lesson's default experiment, start to finish (data already cached)."""
+def default_run_s(experiment) -> float | None:
+    """Seconds for an experiment's default config, start to finish (data already cached);
+    None when it needs a download this machine cannot make."""
     start = time.perf_counter()
-    for _ in experiment.run(experiment.Config()):
-        pass
+    try:
+        for _ in experiment.run(experiment.config()):
+            pass
+    except Unavailable:
+        return None
     return round(time.perf_counter() - start, 2)
 
 
@@ -132,19 +138,10 @@ def surface_race_s() -> float:
     times = []
     for _ in range(3):
         start = time.perf_counter()
-        for _ in optimizers.run(cfg):
+        for _ in optimizers.trajectories(cfg):
             pass
         times.append(time.perf_counter() - start)
     return round(min(times), 3)
-
-
-def optimizers_net_s() -> float:
-    """The Fast optimizers page's default real-network comparison (its net tab's defaults)."""
-    cfg = optimizers.Config(net=True, steps=300, lr=0.05)
-    start = time.perf_counter()
-    for _ in optimizers.run(cfg):
-        pass
-    return round(time.perf_counter() - start, 2)
 
 
 def transfer_times() -> dict:
@@ -178,12 +175,9 @@ def main() -> int:
     figures.update(probe_overhead())
     figures.update(redraw_sizes())
     figures["first_point_s"] = first_point_s()
-    figures["vanishing_default_s"] = default_run_s(vanishing)  # target <= 10 s
-    figures["activations_default_s"] = default_run_s(activations)  # three activations, target <= 15 s
-    figures["batchnorm_ioffe_fig1_s"] = default_run_s(batchnorm)  # the default is ioffe-fig1, target <= 20 s
-    figures.update(transfer_times())
+    figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
+    figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
-    figures["optimizers_net_default_s"] = optimizers_net_s()  # target <= 20 s
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -9,14 +9,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .data import Dataset, DatasetUnavailable, cache_dir
+from .data import Dataset, DatasetUnavailable, Unavailable, cache_dir
 
 BACKBONES = ("resnet18", "mobilenet_v3_small")
 IMAGE_SIZE = 64  # CIFAR's 32×32 upscaled: enough for ImageNet features, cheap on a CPU
 CIFAR_CLASSES = (3, 5)  # cat, dog
 
 
-class WeightsUnavailable(RuntimeError):
+class WeightsUnavailable(Unavailable):
     """Pretrained weights could not be had (usually: offline and not in torch's cache)."""
 
 

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
 class ConfigError(ValueError):
     """A bad option value; `option` names the field, the message says what is allowed."""
 
-    def __init__(self, option: str, message: str):
+    def __init__(self, option: str, message: str, related: tuple[str, ...] = ()):
         super().__init__(f"{option}: {message}")
         self.option = option
         self.message = message
+        self.related = related  # the other fields of a cross-field check
 
 
-def param(default, help: str, *, choices=None, lo=None, hi=None, label=None, log=False):
-    """Declare a config field with its help text and allowed values."""
+def param(default, help: str, *, choices=None, lo=None, hi=None, label=None, log=False, advanced=False):
+    """Declare a config field with its help text and allowed values (`advanced`: folded away on pages)."""
     meta = {"help": help, "choices": tuple(choices) if choices else None, "lo": lo, "hi": hi,
-            "label": label, "log": log}
+            "label": label, "log": log, "advanced": advanced}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -127,6 +128,60 @@ def to_strings(cfg, only_changed: bool = False) -> dict[str, str]:
     return out
 
 
+def from_query(cls, presets: Mapping[str, Mapping[str, Any]], query: Mapping[str, str],
+               check: Callable[[Any], None] | None = None) -> tuple[Any, str | None, list[tuple[str, str]]]:
+    """The config a URL's query describes, validated as a whole (cross-field checks and `check`).
+
+    Returns (config, preset or None, [(parameter, message)]): a bad value is dropped with a message
+    naming it, and the rest of the query still applies. Unknown parameters are ignored.
+    """
+    errors: list[tuple[str, str]] = []
+    preset = query.get("preset")
+    base = cls()
+    if preset is not None:
+        try:
+            base = apply_preset(cls, presets, preset)
+        except ConfigError as exc:
+            errors.append(("preset", exc.message))
+            preset = None
+    by_name = {f.name: f for f in specs(cls)}
+    given: dict[str, Any] = {}
+    for key, text in query.items():
+        if key in by_name:
+            try:
+                given[key] = parse(by_name[key], text)
+            except ConfigError as exc:
+                errors.append((key, exc.message))
+    while True:  # each pass drops one offending value, so this ends
+        try:
+            cfg = dataclasses.replace(base, **given)
+            if check is not None:
+                check(cfg)
+            return cfg, preset, errors
+        except ConfigError as exc:
+            culprit = next((n for n in (exc.option, *exc.related) if n in given), None)
+            if culprit is None:  # no single value to blame: drop the preset, then every value
+                errors.append((exc.option, exc.message))
+                if preset is not None:
+                    base, preset = cls(), None
+                elif given:
+                    given = {}
+                else:
+                    raise
+                continue
+            errors.append((culprit, exc.message))
+            del given[culprit]
+
+
+def to_query(cfg, presets: Mapping[str, Mapping[str, Any]], preset: str | None = None) -> dict[str, str]:
+    """The URL parameters that `from_query` reads back as `cfg`: the preset's name (if any) and the
+    fields that differ from what the preset (or the defaults) set."""
+    base = apply_preset(type(cfg), presets, preset) if preset else type(cfg)()
+    changed = {f.name: format_value(getattr(cfg, f.name)) for f in specs(cfg)
+               if getattr(cfg, f.name) != getattr(base, f.name)}
+    return {"preset": preset, **changed} if preset else changed
+
+
 def apply_preset(cls, presets: Mapping[str, Mapping[str, Any]], name: str, **changes):
     """The default config with a named preset's values applied, then `changes`."""
     if name not in presets:
@@ -141,13 +196,15 @@ class Validated:
         validate(self)
 
 
-def same_as(cls, name: str, default=dataclasses.MISSING, help: str | None = None):
+def same_as(cls, name: str, default=dataclasses.MISSING, help: str | None = None, advanced: bool | None = None):
     """Declare a field like `cls.name` (same range, choices and help), optionally with another
-    default or help text, so lessons reuse the engine's schema instead of restating it."""
+    default, help text or folding, so lessons reuse the engine's schema instead of restating it."""
     f = next(f for f in specs(cls) if f.name == name)
     meta = dict(f.metadata)
     if help is not None:
         meta["help"] = help
+    if advanced is not None:
+        meta["advanced"] = advanced
     return dataclasses.field(default=f.default if default is dataclasses.MISSING else default, metadata=meta)
 
 

@@ -7,6 +7,7 @@ split's statistics, int64 labels, and a train/validation split fixed by the seed
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import urllib.error
 from dataclasses import dataclass
@@ -14,11 +15,18 @@ from pathlib import Path
 
 import torch
 
+from .records import Record
+
 DATASETS = ("digits", "fashion_mnist", "mnist")
 VAL_FRACTION = 0.2
+log = logging.getLogger(__name__)
 
 
-class DatasetUnavailable(RuntimeError):
+class Unavailable(RuntimeError):
+    """Something a run needs from the internet could not be had; the message says what."""
+
+
+class DatasetUnavailable(Unavailable):
     """A dataset could not be loaded (usually: the download failed while offline)."""
 
 
@@ -92,9 +100,20 @@ def load_or_fallback(name: str, seed: int = 0, root: str | None = None) -> tuple
         return load("digits", seed), f"{exc}. Using the bundled digits instead."
 
 
-def load_noting(name: str, seed: int, notes: list[str] | None = None) -> Dataset:
-    """`load_or_fallback`, with the fallback message (if any) appended to `notes` for the page or CLI."""
+FALLBACK = "dataset_fallback"  # metric of the record that says a run used the digits instead
+
+
+def load_recorded(name: str, seed: int) -> tuple[Dataset, list[Record]]:
+    """`load_or_fallback`, with a fallback said as a record (metric `dataset_fallback`, run ""), so
+    the page and the CLI both report it; the reason goes to the log."""
     data, message = load_or_fallback(name, seed)
-    if message and notes is not None:
-        notes.append(message)
-    return data
+    if message is None:
+        return data, []
+    log.warning("%s", message)
+    return data, [Record("", 0, FALLBACK, None, 1.0)]
+
+
+def fallback_note(dataset: str) -> str:
+    """The sentence a `dataset_fallback` record stands for."""
+    return (f"{dataset} could not be loaded (it downloads once, and the download failed); "
+            "this run used the bundled digits instead.")

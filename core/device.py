@@ -14,7 +14,7 @@ DEVICES = ("auto", "cpu", "cuda")
 CUDA_MIN_WIDTH = 512
 CUDA_MIN_BATCH = 512
 
-_configured = False
+_threads: int | None = None  # the cap configure_threads chose, applied in every thread that trains
 
 
 def resolve(choice: str, width: int, batch_size: int) -> torch.device:
@@ -36,12 +36,18 @@ def describe() -> str:
 
 
 def configure_threads(concurrent_runs: int) -> int:
-    """Cap torch's process-wide intra-op threads once, so concurrent runs share the cores."""
-    global _configured
-    threads = max(1, (os.cpu_count() or 1) // max(1, concurrent_runs))
-    if not _configured:
-        torch.set_num_threads(threads)
+    """Cap torch's intra-op threads so that concurrent runs share the cores; the cap is chosen once."""
+    global _threads
+    if _threads is None:
+        _threads = max(1, (os.cpu_count() or 1) // max(1, concurrent_runs))
         with contextlib.suppress(RuntimeError):  # fixed once inter-op work has started
             torch.set_num_interop_threads(1)
-        _configured = True
+    use_configured_threads()
     return torch.get_num_threads()
+
+
+def use_configured_threads() -> None:
+    """Apply the cap in the calling thread: OpenMP keeps the thread count per thread, and every
+    browser session trains in a thread of its own, so each run sets it where it runs."""
+    if _threads is not None and torch.get_num_threads() != _threads:
+        torch.set_num_threads(_threads)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from . import probes
 from .config import ConfigError, Validated, param, project
 from .data import DATASETS, Dataset
-from .device import DEVICES, resolve
+from .device import DEVICES, resolve, use_configured_threads
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
 from .records import Record
@@ -47,22 +47,37 @@ class TrainConfig(Validated):
                              label="Clip norm")
     clip_value: float = param(0.0, "Clip every gradient component to ±this value (0 = off).", lo=0.0, hi=1e6,
                               label="Clip value")
-    probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000)
-    eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000)
-    device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES)
+    probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000, advanced=True)
+    eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000,
+                            advanced=True)
+    device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES,
+                        advanced=True)
     bn_momentum: float = param(0.1, "How fast batch norm's running mean and variance follow the batches "
                                "(torch's momentum: new = (1 − m)·old + m·batch).", lo=0.001, hi=1.0,
-                               label="BN momentum")
-    leaky_alpha: float = param(0.01, "LeakyReLU's slope for negative inputs.", lo=0.0, hi=1.0, label="LeakyReLU α")
+                               label="BN momentum", advanced=True)
+    leaky_alpha: float = param(0.01, "LeakyReLU's slope for negative inputs.", lo=0.0, hi=1.0, label="LeakyReLU α",
+                               advanced=True)
     elu_alpha: float = param(1.0, "ELU's saturation value for very negative inputs is −α.", lo=0.01, hi=5.0,
-                             label="ELU α")
-    rrelu_lower: float = param(1 / 8, "RReLU's smallest random negative slope.", lo=0.0, hi=1.0, label="RReLU lower")
-    rrelu_upper: float = param(1 / 3, "RReLU's largest random negative slope.", lo=0.0, hi=1.0, label="RReLU upper")
+                             label="ELU α", advanced=True)
+    rrelu_lower: float = param(1 / 8, "RReLU's smallest random negative slope.", lo=0.0, hi=1.0, label="RReLU lower",
+                               advanced=True)
+    rrelu_upper: float = param(1 / 3, "RReLU's largest random negative slope.", lo=0.0, hi=1.0, label="RReLU upper",
+                               advanced=True)
+    # Optimizer hyperparameters: each optimizer takes the ones its registry entry accepts.
+    momentum: float = param(0.9, "β: momentum's and Nesterov's decay of past gradients.", lo=0.0, hi=0.999,
+                            advanced=True)
+    beta1: float = param(0.9, "β₁: the Adam family's decay of the mean gradient.", lo=0.0, hi=0.999, label="β₁",
+                         advanced=True)
+    beta2: float = param(0.999, "β₂: the Adam family's decay of the squared gradient.", lo=0.0, hi=0.9999,
+                         label="β₂", advanced=True)
+    eps: float = param(1e-8, "ε: keeps the adaptive methods from dividing by zero.", lo=1e-12, hi=1.0, log=True,
+                       label="ε", advanced=True)
+    weight_decay: float = param(0.0, "L2 penalty (AdamW: decoupled weight decay).", lo=0.0, hi=1.0, advanced=True)
 
     def __post_init__(self):
         super().__post_init__()
         if self.rrelu_lower > self.rrelu_upper:
-            raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})")
+            raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})", ("rrelu_upper",))
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device", "cuda was asked for, but this machine has no CUDA device (use auto or cpu)")
 
@@ -139,21 +154,22 @@ def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[R
 
 
 def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
-          params: list[torch.nn.Parameter] | None = None, hyper: dict | None = None,
-          schedule_factory=None) -> Iterator[Record]:
+          params: list[torch.nn.Parameter] | None = None, schedule_factory=None) -> Iterator[Record]:
     """Train and yield Records; a non-finite loss or gradient ends the run with `diverged`.
 
     `model` and `params` let a lesson bring its own network (transfer) or train only a subset;
-    `hyper` sets optimizer arguments (momentum, betas, ...). A schedule other than `constant` (or a
-    `schedule_factory(optimizer)`, as the LR range test uses) adds an `lr` record per step.
+    the optimizer takes the hyperparameters of `cfg` that its registry entry accepts. A schedule
+    other than `constant` (or a `schedule_factory(optimizer)`, as the LR range test uses) adds an
+    `lr` record per step.
     The batch order depends on the seed alone, so runs with the same seed see the same batches.
     """
+    use_configured_threads()
     model = model if model is not None else build_model(cfg, data)
     device = resolve(cfg.device, cfg.width, cfg.batch_size)
     model.to(device).train()
     is_mlp = isinstance(model, MLP)  # other models (a CNN backbone) train without layer probes
     params = params if params is not None else [p for p in model.parameters() if p.requires_grad]
-    opt = make_optimizer(cfg.optimizer, params, cfg.lr, **(hyper or {}))
+    opt = make_optimizer(cfg.optimizer, params, cfg.lr, cfg)
     schedule = make_schedule(cfg.schedule, opt, cfg.steps) if cfg.schedule != "constant" else None
     if schedule_factory is not None:
         schedule = schedule_factory(opt)

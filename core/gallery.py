@@ -6,13 +6,34 @@ autograd derivative, each band the spread of RReLU's random slopes in training m
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
 
-from .nets import make_activation, max_derivative
+from .config import same_as
+from .engine import LessonConfig, TrainConfig
+from .nets import ACTIVATIONS, make_activation, max_derivative
 from .probes import SATURATION_LEVEL, derivative
+
+__all__ = ["ACTIVATIONS", "GalleryConfig", "parameters", "table"]
+
+
+@dataclass(frozen=True)
+class GalleryConfig(LessonConfig):
+    """The activation parameters the gallery draws with: the engine's own fields and ranges."""
+
+    leaky_alpha: float = same_as(TrainConfig, "leaky_alpha", advanced=False)
+    elu_alpha: float = same_as(TrainConfig, "elu_alpha", advanced=False)
+    rrelu_lower: float = same_as(TrainConfig, "rrelu_lower", advanced=False)
+    rrelu_upper: float = same_as(TrainConfig, "rrelu_upper", advanced=False)
+
+
+def parameters(cfg: GalleryConfig) -> dict[str, float]:
+    """The config as keyword arguments of `table`."""
+    return dataclasses.asdict(cfg)
 
 X_RANGE = (-8.0, 8.0)
 RRELU_SAMPLES = 256

@@ -3,29 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
 from torch import optim
 from torch.optim import lr_scheduler
 
-# name -> (torch class, fixed keyword arguments that make it that optimizer)
-OPTIMIZERS: dict[str, tuple[type[optim.Optimizer], dict]] = {
-    "sgd": (optim.SGD, {}),
-    "momentum": (optim.SGD, {"momentum": 0.9}),
-    "nesterov": (optim.SGD, {"momentum": 0.9, "nesterov": True}),
-    "adagrad": (optim.Adagrad, {}),
-    "rmsprop": (optim.RMSprop, {"alpha": 0.9}),
-    "adam": (optim.Adam, {}),
-    "adamw": (optim.AdamW, {}),
-    "nadam": (optim.NAdam, {}),
-    "adamax": (optim.Adamax, {}),
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A registry entry: the torch class, the fixed arguments that make it this optimizer, and the
+    config hyperparameters it accepts (their values, defaults included, come from the Config)."""
+
+    cls: type[optim.Optimizer]
+    fixed: dict
+    accepts: tuple[str, ...]
+
+
+_SGD_ARGS = ("momentum", "weight_decay")
+_ADAM_ARGS = ("beta1", "beta2", "eps", "weight_decay")
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    "sgd": OptimizerSpec(optim.SGD, {}, ("weight_decay",)),
+    "momentum": OptimizerSpec(optim.SGD, {}, _SGD_ARGS),
+    "nesterov": OptimizerSpec(optim.SGD, {"nesterov": True}, _SGD_ARGS),
+    "adagrad": OptimizerSpec(optim.Adagrad, {}, ("eps", "weight_decay")),
+    "rmsprop": OptimizerSpec(optim.RMSprop, {"alpha": 0.9}, ("eps", "weight_decay")),  # HOML's rho = 0.9
+    "adam": OptimizerSpec(optim.Adam, {}, _ADAM_ARGS),
+    "adamw": OptimizerSpec(optim.AdamW, {}, _ADAM_ARGS),
+    "nadam": OptimizerSpec(optim.NAdam, {}, _ADAM_ARGS),
+    "adamax": OptimizerSpec(optim.Adamax, {}, _ADAM_ARGS),
 }
+HYPERPARAMETERS = ("momentum", "beta1", "beta2", "eps", "weight_decay")
 
 
-def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float, **overrides) -> optim.Optimizer:
-    """A torch optimizer by registry name; overrides (momentum, betas, eps, ...) win over defaults."""
-    cls, fixed = OPTIMIZERS[name]
-    return cls(params, lr=lr, **{**fixed, **overrides})
+def optimizer_kwargs(name: str, cfg) -> dict:
+    """torch keyword arguments for `name`: its fixed ones plus the hyperparameters it accepts, read
+    from `cfg` (β₁ and β₂ become torch's `betas`)."""
+    spec = OPTIMIZERS[name]
+    kwargs = dict(spec.fixed)
+    for arg in spec.accepts:
+        if arg in ("beta1", "beta2"):
+            kwargs["betas"] = (cfg.beta1, cfg.beta2)
+        else:
+            kwargs[arg] = getattr(cfg, arg)
+    return kwargs
+
+
+def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float, cfg) -> optim.Optimizer:
+    """A torch optimizer by registry name, with the hyperparameters `cfg` sets for it."""
+    return OPTIMIZERS[name].cls(params, lr=lr, **optimizer_kwargs(name, cfg))
 
 
 def _power(optimizer: optim.Optimizer, steps: int) -> lr_scheduler.LRScheduler:
@@ -59,20 +86,3 @@ def step_schedule(schedule, loss: float) -> None:
         schedule.step(loss)
     else:
         schedule.step()
-
-
-ADAM_FAMILY = (optim.Adam, optim.AdamW, optim.NAdam, optim.Adamax)
-
-
-def hyperparameters(name: str, momentum: float = 0.9, beta1: float = 0.9, beta2: float = 0.999,
-                    eps: float = 1e-8, weight_decay: float = 0.0) -> dict:
-    """The keyword arguments a lesson's controls set on the optimizer `name` (only those it takes)."""
-    cls, _ = OPTIMIZERS[name]
-    kwargs: dict = {"weight_decay": weight_decay}
-    if name in ("momentum", "nesterov"):
-        kwargs["momentum"] = momentum
-    if cls in ADAM_FAMILY:
-        kwargs.update(betas=(beta1, beta2), eps=eps)
-    elif cls in (optim.Adagrad, optim.RMSprop):
-        kwargs["eps"] = eps
-    return kwargs

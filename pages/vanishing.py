@@ -3,34 +3,29 @@
 import streamlit as st
 
 from core.experiments import vanishing
-from ui import charts, controls, lesson, live, nav
+from ui import charts, controls, lesson, nav
+from ui.page import run_section
+from ui.results import ChartSpec
 
 nav.ensure_entrypoint("pages/vanishing.py")
 
-PREFIX = "vanishing"
+EXP = vanishing.EXPERIMENT
 CHARTS = [
-    live.ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"),
-                   ("loss", "val_loss", "diverged")),
-    live.ChartSpec(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
-                   ("accuracy", "val_accuracy", "diverged")),
-    live.ChartSpec(charts.heatmap, ("grad_norm",)),
-    live.ChartSpec(charts.profile, ("grad_norm",)),
-    live.ChartSpec(charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),
-    live.ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction")),
+    ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"),
+              ("loss", "val_loss", "diverged")),
+    ChartSpec(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
+              ("accuracy", "val_accuracy", "diverged")),
+    ChartSpec(charts.heatmap, ("grad_norm",)),
+    ChartSpec(charts.profile, ("grad_norm",)),
+    ChartSpec(charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),
+    ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction")),
 ]
 
 st.title("Vanishing & exploding gradients")
-lesson.show(PREFIX)
+lesson.show(EXP.name)
 with st.expander("Glorot, He and LeCun initialisation; gradient clipping", expanded=False):
-    lesson.show(PREFIX, "inits")
+    lesson.show(EXP.name, "inits")
 
-cfg = controls.config_controls(
-    vanishing.Config, vanishing.PRESETS, PREFIX,
-    fields=["dataset", "depth", "width", "activation", "init", "optimizer", "lr", "batch_size", "steps",
-            "clip_norm", "clip_value", "seed", "device"])
-lesson.show(PREFIX, "charts")
-
-if st.button("Train", type="primary", disabled=cfg is None, help="Train the network with these settings."):
-    notes: list[str] = []
-    live.train_live(PREFIX, cfg, vanishing.run(cfg, notes), CHARTS, cfg.steps, notes)
-live.show_result(PREFIX, CHARTS, f"{PREFIX}.csv")
+cfg = controls.config_controls(EXP)
+lesson.show(EXP.name, "charts")
+run_section(EXP, cfg, lambda _cfg: CHARTS, help="Train the network with these settings.")

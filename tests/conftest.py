@@ -67,3 +67,40 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def cached_weights(tmp_path, monkeypatch):
+    """A weights file where torchvision's weights API looks in torch's cache (TORCH_HOME)."""
+    import torch
+    from torchvision import models
+
+    from core import backbones
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = backbones.weights_for("resnet18")
+    path = tmp_path / "hub" / "checkpoints" / weights.url.rsplit("/", 1)[1]
+    path.parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    state = models.resnet18(weights=None).state_dict()
+    torch.save(state, path)
+    return state
+
+
+@pytest.fixture
+def fake_cifar(monkeypatch):
+    """CIFAR-10's cats vs dogs replaced by seeded random images (downloads fail here)."""
+    import torch
+
+    from core import backbones
+    from core.data import Dataset
+    from core.experiments import transfer
+
+    def subset(n: int, seed: int, root=None):
+        g = torch.Generator().manual_seed(seed)
+        x = backbones.normalise(torch.randint(0, 256, (n + 40, 32, 32, 3), dtype=torch.uint8, generator=g))
+        y = torch.randint(0, 2, (n + 40,), generator=g)
+        return Dataset("fake-cifar", x[:n], y[:n], x[n:], y[n:], 2)
+
+    monkeypatch.setattr(transfer, "cifar_subset", subset)
+    return subset

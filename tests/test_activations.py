@@ -14,10 +14,17 @@ from core.records import Record
 
 
 @pytest.mark.parametrize("name,x,f,df", [
-    ("sigmoid", 0.0, 0.5, 0.25), ("tanh", 0.0, 0.0, 1.0), ("relu", 1.0, 1.0, 1.0), ("relu", -1.0, 0.0, 0.0),
-    ("elu", -1.0, math.exp(-1) - 1, math.exp(-1)), ("selu", 1.0, 1.0507010, 1.0507010),
-    ("gelu", 0.0, 0.0, 0.5), ("silu", 0.0, 0.0, 0.5), ("softplus", 0.0, math.log(2), 0.5),
-    ("mish", 0.0, 0.0, 0.6), ("leaky_relu", -2.0, -0.02, 0.01),
+    ("sigmoid", 0.0, 0.5, 0.25),
+    ("tanh", 0.0, 0.0, 1.0),
+    ("relu", 1.0, 1.0, 1.0),
+    ("relu", -1.0, 0.0, 0.0),
+    ("elu", -1.0, math.exp(-1) - 1, math.exp(-1)),
+    ("selu", 1.0, 1.0507010, 1.0507010),
+    ("gelu", 0.0, 0.0, 0.5),
+    ("silu", 0.0, 0.0, 0.5),
+    ("softplus", 0.0, math.log(2), 0.5),
+    ("mish", 0.0, 0.0, 0.6),
+    ("leaky_relu", -2.0, -0.02, 0.01),
 ])
 def test_gallery_matches_known_values(name, x, f, df):
     fx, dfx = gallery.slopes(name, torch.tensor([x]))
@@ -61,7 +68,11 @@ def test_interleave_alternates_steps_and_keeps_every_record():
 
     timings: dict = {}
     out = list(interleave({"a": gen("a", 3), "b": gen("b", 2)}, timings))
-    assert [(r.run, r.step) for r in out[::2]] == [("a", 1), ("b", 1), ("a", 2), ("b", 2), ("a", 3)]
+    assert [(r.run, r.step) for r in out[::2]] == [("a", 1),
+    ("b", 1),
+    ("a", 2),
+    ("b", 2),
+    ("a", 3)]
     assert len(out) == 10 and set(timings) == {"a", "b"}
 
 
@@ -99,34 +110,29 @@ def check_selu(cfg):
 
 
 def test_dying_relu_reduced():
-    check_dying_relu(A.with_preset("dying-relu", steps=150))
+    check_dying_relu(A.EXPERIMENT.configure("dying-relu", steps=150))
 
 
 def test_elu_zero_mean_reduced():
-    check_elu_zero_mean(A.with_preset("elu-zero-mean", steps=150, depth=5))
+    check_elu_zero_mean(A.EXPERIMENT.configure("elu-zero-mean", steps=150, depth=5))
 
 
 def test_selu_reduced():
-    check_selu(A.with_preset("selu-self-normalizing", depth=40, steps=40, activations=("selu", "relu")))
+    check_selu(A.EXPERIMENT.configure("selu-self-normalizing", depth=40, steps=40, activations=("selu", "relu")))
 
 
 @pytest.mark.slow
-def test_dying_relu_full():
-    check_dying_relu(A.with_preset("dying-relu"))
-
-
-@pytest.mark.slow
-def test_elu_zero_mean_full():
-    check_elu_zero_mean(A.with_preset("elu-zero-mean"))
-
-
-@pytest.mark.slow
-def test_selu_full():
-    check_selu(A.with_preset("selu-self-normalizing"))
+@pytest.mark.parametrize("preset,check", [
+    ("dying-relu", check_dying_relu),
+    ("elu-zero-mean", check_elu_zero_mean),
+    ("selu-self-normalizing", check_selu)
+])
+def test_presets_full(preset, check):
+    check(A.EXPERIMENT.configure(preset))
 
 
 def test_sigmoid_saturation_preset_saturates():
-    cfg = A.with_preset("sigmoid-saturation", steps=20)
+    cfg = A.EXPERIMENT.configure("sigmoid-saturation", steps=20)
     recs = list(A.run(cfg))
     assert max(_final(recs, "sigmoid", "saturated_fraction", 1)) > 0.1
 

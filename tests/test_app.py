@@ -1,56 +1,115 @@
-"""Streamlit AppTest: the app and every page render, and Train with a tiny config completes."""
+"""Streamlit AppTest: every registered lesson's page renders, and every experiment's Train completes."""
+
+import csv
+import math
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.__main__ import main
+from core.config import format_value
+from core.experiments import LESSONS, experiments, lesson_of
+
 from .conftest import ROOT
 
 APP = str(ROOT / "app.py")
-TIMEOUT = 120
+TIMEOUT = 180
+EXPERIMENTS = experiments()
+WIDGETS = ("selectbox", "slider", "number_input", "multiselect", "text_input", "toggle", "select_slider")
 
 
-def _app() -> AppTest:
+def _app(query: dict | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
     at.run()
     assert not at.exception
     return at
 
 
-def _button(at: AppTest, label: str):
-    return next(b for b in at.button if b.label == label)
+def _open(experiment, query: dict | None = None) -> AppTest:
+    """The app at `experiment`'s lesson page, with `query` as its URL parameters (namespaced)."""
+    lesson = lesson_of(experiment)
+    ns = lesson.namespace(experiment)
+    at = _app({(f"{ns}.{k}" if ns else k): v for k, v in (query or {}).items()})
+    at.switch_page(f"pages/{lesson.name}.py").run()
+    assert not at.exception
+    return at
 
 
-def test_home_maps_the_lab():
+def test_home_maps_every_lesson():
     at = _app()
     assert at.title[0].value == "Deep-Net Training Lab"
-    assert "Vanishing & exploding gradients" in at.markdown[0].value + "".join(m.value for m in at.markdown)
+    links = " ".join(str(p.proto) for p in at.get("page_link"))
+    assert all(lesson.title in links for lesson in LESSONS)
 
 
-def test_vanishing_page_renders_with_help_on_every_control():
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.name)
+def test_every_page_renders_with_help_on_every_control(lesson):
     at = _app()
-    at.switch_page("pages/vanishing.py").run()
+    at.switch_page(f"pages/{lesson.name}.py").run()
     assert not at.exception
-    assert at.title[0].value == "Vanishing & exploding gradients"
-    widgets = [*at.selectbox, *at.slider, *at.number_input]
-    assert len(widgets) >= 12 and all(w.help for w in widgets)
-    assert _button(at, "Train").proto.type == "primary"
-    assert at.latex, "the Glorot and He formulas are drawn with st.latex"
+    assert at.title[0].value == lesson.title
+    widgets = [w for kind in WIDGETS for w in getattr(at, kind)]
+    assert widgets and all(w.help for w in widgets)
+    for exp in lesson.experiments:
+        assert at.button(key=f"{exp.name}.train").proto.type == "primary"
 
 
-def test_vanishing_train_completes_with_charts_and_download():
-    at = _app()
-    at.switch_page("pages/vanishing.py").run()
-    at.number_input(key="vanishing.steps").set_value(15)
-    at.slider(key="vanishing.depth").set_value(3)
-    _button(at, "Train").click().run()
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_experiment_trains_from_a_link(name, cached_weights, fake_cifar):
+    exp = EXPERIMENTS[name]
+    at = _open(exp, {k: format_value(v) for k, v in exp.smoke.items()})
+    if name == "optimizers":
+        at.select_slider(key="optimizers.speed").set_value("instant")
+    at.button(key=f"{name}.train").click().run()
     assert not at.exception
-    assert any("Finished 15 steps" in s.value for s in at.success)
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 6
+    result = at.session_state[name]
+    assert result.status == "finished" and result.config == exp.configure(**exp.smoke)
+    assert any(f"Finished {result.last_step} steps" in s.value for s in at.success)
     assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    assert at.get("vega_lite_chart")
 
 
-def test_preset_sets_the_controls():
+def test_cnn_offline_says_so_and_nothing_crashes():
+    at = _open(EXPERIMENTS["transfer-cnn"], {"steps": "2"})
+    at.button(key="transfer-cnn.train").click().run()
+    assert not at.exception
+    assert at.session_state["transfer-cnn"].status == "unavailable"
+    assert any("could not be downloaded" in i.value for i in at.info)
+
+
+def _csv_records(path):
+    rows = list(csv.reader(path.open()))
+    assert rows[0] == ["run", "step", "metric", "layer", "value"]
+    return [(r[0], int(r[1]), r[2], int(r[3]) if r[3] else None, float(r[4])) for r in rows[1:]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_page_records_equal_the_clis_at_the_default(name, tmp_path, cached_weights, fake_cifar):
+    """Every figure a page draws is a record the CLI writes: the page's run of an experiment's
+    default config holds exactly the records of `python -m core run <name>` (wall times aside)."""
+    exp = EXPERIMENTS[name]
+    at = _open(exp)
+    if name == "optimizers":
+        at.select_slider(key="optimizers.speed").set_value("instant")
+    at.button(key=f"{name}.train").click().run()
+    result = at.session_state[name]
+    assert result.status in ("finished", "diverged") and result.config == exp.config()
+    out = tmp_path / "cli.csv"
+    assert main(["run", name, "--out", str(out)]) == 0
+    cli = _csv_records(out)
+    page = [(r.run, r.step, r.metric, r.layer, float(r.value)) for r in result.records]
+    assert [r[:4] for r in page] == [r[:4] for r in cli]
+    for p, c in zip(page, cli, strict=True):
+        if p[2] not in exp.timing_metrics:
+            assert p[4] == c[4] or (math.isnan(p[4]) and math.isnan(c[4])), (p, c)
+    # every metric the page draws is in the CSV (a divergence is an event, not every run has one)
+    assert set(exp.metrics) - {"diverged"} <= {r[2] for r in cli}
+
+
+def test_preset_sets_the_controls_and_the_url():
     at = _app()
     at.switch_page("pages/vanishing.py").run()
     at.selectbox(key="vanishing.preset").set_value("tanh-normal").run()
@@ -59,11 +118,8 @@ def test_preset_sets_the_controls():
     assert at.query_params["preset"] in ("tanh-normal", ["tanh-normal"])
 
 
-def test_bad_url_parameter_gets_a_message_and_defaults_stay():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["depth"] = "5000"
-    at.query_params["activation"] = "relu"
-    at.run()
+def test_bad_url_parameter_gets_a_message_and_the_rest_applies():
+    at = _app({"depth": "5000", "activation": "relu"})
     at.switch_page("pages/vanishing.py").run()
     assert not at.exception
     assert any("depth='5000'" in w.value for w in at.warning)
@@ -71,100 +127,45 @@ def test_bad_url_parameter_gets_a_message_and_defaults_stay():
     assert at.selectbox(key="vanishing.activation").value == "relu"
 
 
+def test_a_link_with_values_that_depend_on_each_other_reloads_whole():
+    at = _app({"depth": "8", "reuse_layers": "5"})
+    at.switch_page("pages/transfer.py").run()
+    assert not at.exception and not at.warning
+    assert at.slider(key="transfer.depth").value == 8 and at.slider(key="transfer.reuse_layers").value == 5
+
+
 @pytest.mark.parametrize("value", ["0", "abc"])
-def test_out_of_range_widget_value_is_an_error_not_a_crash(value):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["lr"] = value
-    at.run()
+def test_out_of_range_url_value_is_a_message_not_a_crash(value):
+    at = _app({"lr": value})
     at.switch_page("pages/vanishing.py").run()
     assert not at.exception and at.warning
 
 
-def test_activations_page_gallery_and_train():
+def test_activations_gallery_draws_from_the_engines_own_ranges():
     at = _app()
     at.switch_page("pages/activations.py").run()
-    assert not at.exception
-    assert at.title[0].value == "Activation functions"
-    assert at.latex
-    widgets = [*at.selectbox, *at.slider, *at.number_input, *at.multiselect]
-    assert all(w.help for w in widgets)
     assert len(at.get("vega_lite_chart")) == 1  # the gallery
-    at.multiselect(key="activations.activations").set_value(["relu", "selu"])
-    at.number_input(key="activations.steps").set_value(10)
-    at.slider(key="activations.depth").set_value(2)
-    _button(at, "Train").click().run()
-    assert not at.exception
-    assert any("Finished 10 steps" in s.value for s in at.success)
-    assert len(at.get("vega_lite_chart")) == 1 + 7
-
-
-def test_activations_preset_sets_controls():
-    at = _app()
-    at.switch_page("pages/activations.py").run()
-    at.selectbox(key="activations.preset").set_value("selu-self-normalizing").run()
-    assert at.slider(key="activations.depth").value == 100
-    assert at.multiselect(key="activations.activations").value == ["selu", "relu", "tanh"]
-
-
-def test_batchnorm_page_trains():
-    at = _app()
-    at.switch_page("pages/batchnorm.py").run()
-    assert not at.exception and at.title[0].value == "Batch normalization" and at.latex
-    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect])
-    at.number_input(key="batchnorm.steps").set_value(20)
-    _button(at, "Train").click().run()
-    assert not at.exception
-    assert any("Finished 20 steps" in s.value for s in at.success)
-    assert len(at.get("vega_lite_chart")) == 7
-
-
-def test_optimizers_page_surface_and_net():
-    at = _app()
-    at.switch_page("pages/optimizers.py").run()
-    assert not at.exception and at.title[0].value == "Fast optimizers" and at.latex
-    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect, *at.text_input,
-                                *at.toggle, *at.select_slider])
-    at.select_slider(key="optimizers.speed").set_value("instant")
-    at.button(key="optimizers.train").click().run()
-    assert not at.exception
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 6  # one row per optimizer
-    at.number_input(key="optimizers_net.steps").set_value(10)
-    at.slider(key="optimizers_net.depth").set_value(2)
-    at.multiselect(key="optimizers_net.optimizers").set_value(["sgd", "adam"])
-    at.button(key="optimizers_net.train").click().run()
-    assert not at.exception
-    assert any("Finished 10 steps" in s.value for s in at.success)
+    elu = at.number_input(key="gallery.elu_alpha")
+    assert (elu.min, elu.max) == (0.01, 5.0)  # TrainConfig's elu_alpha range
+    at.number_input(key="gallery.rrelu_lower").set_value(0.9).run()
+    assert any("RReLU lower" in e.value for e in at.error)  # above the upper slope
 
 
 def test_optimizers_start_text_is_validated():
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.run()
+    at = _app()
     at.switch_page("pages/optimizers.py").run()
     at.text_input(key="optimizers.start").set_value("1,2,3").run()
     assert not at.exception
     assert any("Start" in e.value and "two numbers" in e.value for e in at.error)
 
 
-def test_transfer_page_trains_and_reads_the_result():
-    at = _app()
-    at.switch_page("pages/transfer.py").run()
-    assert not at.exception and at.title[0].value == "Transfer learning"
-    assert all(w.help for w in [*at.selectbox, *at.slider, *at.number_input, *at.multiselect])
-    at.slider(key="transfer.seeds").set_value(2)
-    at.slider(key="transfer.epochs").set_value(3)
-    at.slider(key="transfer.unfreeze_epochs").set_value(1)
-    at.number_input(key="transfer.pretrain_steps").set_value(40)
-    _button(at, "Train").click().run()
+def test_a_stored_run_is_drawn_from_its_own_config():
+    """Changing a widget after a run does not redraw the stored run against the new settings."""
+    at = _app({"steps": "20", "depth": "2"})
+    at.switch_page("pages/batchnorm.py").run()
+    at.button(key="batchnorm.train").click().run()
+    at.slider(key="batchnorm.depth").set_value(5).run()
     assert not at.exception
-    assert at.dataframe and any("seeds" in i.value or "seed" in i.value for i in at.info)
-
-
-def test_transfer_clamps_n_and_cnn_offline_says_so(monkeypatch):
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.query_params["target_size"] = "1000"
-    at.run()
-    at.switch_page("pages/transfer.py").run()
-    assert any("clamped" in w.value for w in at.warning)
-    at.button(key="transfer_cnn.train").click().run()
-    assert not at.exception
-    assert any("could not be downloaded" in i.value for i in at.info)
+    titles = [str(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any("Layer 2 (last hidden)" in t for t in titles) and not any("Layer 5 (last" in t for t in titles)
+    assert any("depth=2" in c.value for c in at.caption)

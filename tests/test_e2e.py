@@ -1,12 +1,17 @@
 """End to end: the real server on localhost, every page in headless Debian Chromium, Train pressed."""
 
+import urllib.parse
+
 import pytest
+
+from core.config import format_value
+from core.experiments import LESSONS, experiments, lesson_of
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"": "Deep-Net Training Lab", "vanishing": "Vanishing & exploding gradients",
-         "activations": "Activation functions", "batchnorm": "Batch normalization",
-         "optimizers": "Fast optimizers", "transfer": "Transfer learning"}
+PAGES = {"": "Deep-Net Training Lab", **{lesson.name: lesson.title for lesson in LESSONS}}
+EXPERIMENTS = experiments()
+TABS = {"optimizers-net": "Real network", "lr-range": "Real network"}  # experiments on a page's second tab
 
 
 @pytest.fixture
@@ -56,42 +61,37 @@ def test_live_curves_then_stop_keeps_the_partial_run(page, server):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-def test_activations_compare_trains_and_draws(page, server):
-    page.goto(f"{server}/activations?activations=relu,elu&steps=40&depth=3")
-    page.get_by_role("heading", name=PAGES["activations"]).wait_for(timeout=60_000)
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Finished 40 steps").wait_for(timeout=60_000)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 8", timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 10", timeout=30_000)
-    assert _marks_with_data(page) > 10
+def _smoke_query(exp) -> str:
+    ns = lesson_of(exp).namespace(exp)
+    return urllib.parse.urlencode({(f"{ns}.{k}" if ns else k): format_value(v) for k, v in exp.smoke.items()})
+
+
+@pytest.mark.parametrize("name", [n for n in EXPERIMENTS if n != "transfer-cnn"])
+def test_every_experiment_trains_and_draws_in_the_browser(page, server, name):
+    """Open the experiment's lesson from a link, press its Train, and see its charts drawn."""
+    exp = EXPERIMENTS[name]
+    lesson = lesson_of(exp)
+    page.goto(f"{server}/{lesson.name}?{_smoke_query(exp)}")
+    page.get_by_role("heading", name=PAGES[lesson.name]).wait_for(timeout=60_000)
+    if name in TABS:
+        page.get_by_role("tab", name=TABS[name]).click()
+    button = page.locator(f".st-key-{name}-train button").first
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.get_by_text("Finished").first.wait_for(timeout=90_000)
+    page.wait_for_function("() => document.querySelectorAll('.mark-line path').length >= 1", timeout=30_000)
+    assert _marks_with_data(page) >= 1
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-def _train_and_check(page, server, page_name: str, query: str, done: str, marks: int) -> None:
-    """Open a lesson with URL settings, press its (first) Train, wait for `done`, and check that
-    at least `marks` drawn lines hold data and no exception is shown."""
-    page.goto(f"{server}/{page_name}?{query}")
-    page.get_by_role("heading", name=PAGES[page_name]).wait_for(timeout=60_000)
-    page.locator("[data-testid='stMain']").get_by_role("button", name="Train", exact=True).first.click()
-    page.locator(done).first.wait_for(timeout=90_000)
-    page.wait_for_function(f"() => document.querySelectorAll('.mark-line path').length >= {marks}", timeout=30_000)
-    assert _marks_with_data(page) >= marks
+def test_cnn_offline_is_a_message_in_the_browser(page, server):
+    page.goto(f"{server}/transfer?transfer-cnn.steps=2")
+    page.get_by_role("heading", name=PAGES["transfer"]).wait_for(timeout=60_000)
+    button = page.locator(".st-key-transfer-cnn-train button").first
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.get_by_text("could not be downloaded").wait_for(timeout=90_000)
     assert page.locator("[data-testid='stException']").count() == 0
-
-
-def test_batchnorm_trains_and_draws(page, server):
-    _train_and_check(page, server, "batchnorm", "steps=60", "text=Finished 60 steps", 6)
-
-
-def test_optimizers_surface_animates_and_draws_paths(page, server):
-    # the final-loss table appears once the animation has finished
-    _train_and_check(page, server, "optimizers", "preset=ravine", "[data-testid='stDataFrame']", 3)
-
-
-def test_transfer_trains_and_draws(page, server):
-    _train_and_check(page, server, "transfer", "seeds=2&epochs=3&unfreeze_epochs=1&pretrain_steps=40",
-                     "text=Finished", 4)
 
 
 def test_clicking_the_surface_map_sets_the_start(page, server):

@@ -3,7 +3,8 @@
 import math
 
 from core.records import Record
-from ui.live import LiveBuffers, SeriesBuffer, Slots, budget
+from ui.admission import Slots
+from ui.buffers import LiveBuffers, SeriesBuffer, budget
 
 
 def test_series_buffer_is_bounded_keeps_shape_and_latest():

@@ -10,7 +10,7 @@ from torch.optim import lr_scheduler
 from core import surfaces
 from core.config import ConfigError
 from core.experiments import optimizers as O
-from core.optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
+from core.optim import OPTIMIZERS, SCHEDULES, make_schedule, step_schedule
 
 # Gradients derived by hand: the reference autograd must agree with.
 GRADIENTS = {
@@ -47,12 +47,31 @@ def test_known_minima_are_minima(name):
             assert surfaces.loss(name, torch.tensor((m[0] + dx, m[1] + dy), dtype=torch.float64)) > f
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
+# The reference: torch optimizers built from literal arguments, not from the project's registry
+# (the Config's defaults are β = 0.9, β₁ = 0.9, β₂ = 0.999, ε = 1e-8; RMSProp's ρ is HOML's 0.9).
+REFERENCE = {
+    "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr),
+    "momentum": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+    "nesterov": lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+    "adagrad": lambda p, lr: torch.optim.Adagrad(p, lr=lr, eps=1e-8),
+    "rmsprop": lambda p, lr: torch.optim.RMSprop(p, lr=lr, alpha=0.9, eps=1e-8),
+    "adam": lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(0.9, 0.999), eps=1e-8),
+    "adamw": lambda p, lr: torch.optim.AdamW(p, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0),
+    "nadam": lambda p, lr: torch.optim.NAdam(p, lr=lr, betas=(0.9, 0.999), eps=1e-8),
+    "adamax": lambda p, lr: torch.optim.Adamax(p, lr=lr, betas=(0.9, 0.999), eps=1e-8),
+}
+
+
+def test_every_registered_optimizer_has_a_reference():
+    assert set(REFERENCE) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", list(REFERENCE))
 def test_trajectory_equals_torch_optim_steps(name):
     cfg = O.Config(surface="rosenbrock", optimizers=(name,), lr=1e-3, steps=25, start=(-1.0, 1.5))
-    recs = list(O.run(cfg))
+    recs = list(O.trajectories(cfg))
     xy = torch.tensor(cfg.start, dtype=torch.float64, requires_grad=True)
-    opt = make_optimizer(name, [xy], cfg.lr, **O.hyper(cfg, name))
+    opt = REFERENCE[name]([xy], cfg.lr)
     for _ in range(cfg.steps):
         opt.zero_grad()
         surfaces.loss("rosenbrock", xy).backward()
@@ -105,13 +124,13 @@ def _final(recs, run, metric):
 
 
 def check_ravine(cfg):
-    recs = list(O.run(cfg))
+    recs = list(O.trajectories(cfg))
     sgd = _final(recs, "sgd", "loss")
     assert _final(recs, "momentum", "loss") < sgd and _final(recs, "nesterov", "loss") < sgd
 
 
 def check_adagrad_stall(cfg):
-    recs = list(O.run(cfg))
+    recs = list(O.trajectories(cfg))
     assert _final(recs, "rmsprop", "loss") < _final(recs, "adagrad", "loss")
     path = [(r.step, r.value) for r in recs if r.run == "adagrad" and r.metric in ("x", "y")]
     xs = [v for i, (_, v) in enumerate(path) if i % 2 == 0]
@@ -123,34 +142,45 @@ def check_adagrad_stall(cfg):
 
 
 def test_ravine_preset():
-    check_ravine(O.with_preset("ravine"))
+    check_ravine(O.SURFACE_EXPERIMENT.configure("ravine"))
 
 
 def test_adagrad_stall_preset():
-    check_adagrad_stall(O.with_preset("adagrad-stall"))
+    check_adagrad_stall(O.SURFACE_EXPERIMENT.configure("adagrad-stall"))
 
 
 def test_rosenbrock_and_saddle_presets_run():
     for name in ("rosenbrock", "saddle"):
-        recs = list(O.run(O.with_preset(name, steps=20)))
+        recs = list(O.trajectories(O.SURFACE_EXPERIMENT.configure(name, steps=20)))
         assert {r.run for r in recs} == set(O.PRESETS[name]["optimizers"])
 
 
 def test_net_mode_and_fair_mode():
-    extra: dict = {}
-    cfg = O.Config(net=True, fair=True, optimizers=("sgd", "adam"), steps=40, depth=2)
-    recs = list(O.run(cfg, extra=extra))
+    cfg = O.NetConfig(fair=True, optimizers=("sgd", "adam"), steps=40, depth=2)
+    recs = list(O.run_net(cfg))
     runs = {r.run for r in recs}
-    assert {"sgd", "adam"} <= runs and {O.sweep_name("adam", lr) for lr in O.FAIR_GRID} <= runs
-    assert set(extra["lrs"]) == {"sgd", "adam"} and all(lr in O.FAIR_GRID for lr in extra["lrs"].values())
+    assert {"sgd", "adam"} <= runs and {f"adam@lr{lr:g}" for lr in O.FAIR_GRID} <= runs
+    chosen = {r.run: r.value for r in recs if r.metric == "chosen_lr"}
+    assert set(chosen) == {"sgd", "adam"} and all(lr in O.FAIR_GRID for lr in chosen.values())
     adam_lr = [r.value for r in recs if r.run == "adam" and r.metric == "lr"]
-    assert adam_lr and set(adam_lr) == {extra["lrs"]["adam"]}
+    assert adam_lr and set(adam_lr) == {chosen["adam"]}
+    assert {O.NET_RUNS.parse(run)["phase"] for run in runs} == {"sweep", "final"}
 
 
-def test_lr_range_test_grows_the_rate():
-    recs = list(O.lr_range_test(O.Config(depth=2), "sgd", steps=50))
+def test_without_fair_mode_every_optimizer_uses_the_configs_rate():
+    recs = list(O.run_net(O.NetConfig(optimizers=("sgd", "nesterov"), steps=5, depth=2, lr=0.02)))
+    assert {r.run: r.value for r in recs if r.metric == "chosen_lr"} == {"sgd": 0.02, "nesterov": 0.02}
+
+
+def test_lr_range_test_grows_the_rate_from_min_to_max():
+    cfg = O.RangeConfig(optimizers=("sgd",), depth=2, steps=50, lr_min=1e-4, lr_max=1.0)
+    recs = list(O.run_range(cfg))
     lrs = [r.value for r in recs if r.metric == "lr"]
-    assert lrs[0] == pytest.approx(1e-5) and all(b > a for a, b in zip(lrs, lrs[1:], strict=False))
+    assert lrs[0] == pytest.approx(1e-4) and all(b > a for a, b in zip(lrs, lrs[1:], strict=False))
+    if len(lrs) == 50:  # the rate reached the last step: one factor short of lr_max (torch's ExponentialLR)
+        assert lrs[-1] == pytest.approx(1e-4 * 1e4 ** (49 / 50))
+    with pytest.raises(ConfigError, match="lr_min"):
+        O.RangeConfig(lr_min=1.0, lr_max=0.5)
 
 
 def test_config_checks():
@@ -169,8 +199,10 @@ def test_runner_optimizers(tmp_path):
     lines = out.read_text().splitlines()
     assert lines[1].startswith("sgd,0,loss,,")
     assert {line.split(",")[2] for line in lines[1:]} == {"loss", "x", "y", "lr"}
-    assert main(["run", "optimizers", "--net", "--optimizers", "sgd", "--steps", "5", "--depth", "2",
+    assert main(["run", "optimizers-net", "--optimizers", "sgd", "--steps", "5", "--depth", "2",
                  "--out", str(out)]) == 0
     assert "val_accuracy" in out.read_text()
+    assert main(["run", "lr-range", "--optimizers", "adam", "--steps", "10", "--depth", "2", "--out", str(out)]) == 0
+    assert {line.split(",")[0] for line in out.read_text().splitlines()[1:]} == {"adam@range"}
     assert main(["run", "optimizers", "--surface", "moon"]) == 2
     assert main(["run", "optimizers", "--start=1"]) == 2

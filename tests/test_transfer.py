@@ -111,21 +111,6 @@ def test_runner_transfer(tmp_path):
     assert "model_a" in runs and "frozen/s1" in runs
 
 
-@pytest.fixture
-def cached_weights(tmp_path, monkeypatch):
-    """A weights file where torchvision's weights API looks in torch's cache (TORCH_HOME)."""
-    from torchvision import models
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    weights = backbones.weights_for("resnet18")
-    path = tmp_path / "hub" / "checkpoints" / weights.url.rsplit("/", 1)[1]
-    path.parent.mkdir(parents=True)
-    torch.manual_seed(0)
-    state = models.resnet18(weights=None).state_dict()
-    torch.save(state, path)
-    return state
-
-
 def test_backbone_loads_from_torch_cache_with_weights_only(cached_weights, monkeypatch):
     seen = {}
     original = torch.load

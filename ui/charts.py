@@ -229,9 +229,9 @@ def sweep(df: pd.DataFrame) -> alt.Chart:
 
 def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy",
                title: str = "Task B validation accuracy") -> alt.LayerChart:
-    """Per variant: every seed's curve (thin) and the mean ± std band across seeds (runs `variant/sN`)."""
-    base = alt.Chart(df).transform_filter(alt.datum.metric == metric).transform_filter(
-        "indexof(datum.run, '/s') > 0").transform_calculate(variant="split(datum.run, '/s')[0]")
+    """Per variant: every seed's curve (thin) and the mean ± std band across seeds (the frame's
+    `variant` column, parsed from the run names by the experiment)."""
+    base = alt.Chart(df).transform_filter(alt.datum.metric == metric)
     color = alt.Color("variant:N", title=None, scale=alt.Scale(scheme="tableau10"))
     seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
         x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),

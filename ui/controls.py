@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from core.config import ConfigError, format_value, label, parse, specs, to_strings
+from core.config import ConfigError, apply_preset, format_value, from_query, label, parse, specs, to_query
+from core.experiment import Experiment
 
 CUSTOM = "(custom)"
 
@@ -17,33 +18,19 @@ def _free_tuple(f: dataclasses.Field) -> bool:
     return isinstance(f.default, tuple) and not f.metadata["choices"]
 
 
-def read_query(cls, presets: Mapping[str, Mapping], query: Mapping[str, str],
-               ns: str = "", defaults: Mapping | None = None) -> tuple[dict, str, list[str]]:
-    """Field values and the preset named by URL query parameters, plus a message per bad one.
+def namespaced(query: Mapping[str, str], ns: str) -> dict[str, str]:
+    """The query parameters of one control group: `ns.field` ones with a namespace, bare ones without."""
+    if ns:
+        return {k[len(ns) + 1:]: v for k, v in query.items() if k.startswith(ns + ".")}
+    return {k: v for k, v in query.items() if "." not in k}
 
-    Bad values are dropped (the defaults stay); unknown parameters are ignored. With a namespace
-    `ns`, only parameters named `ns.field` count (two control groups on one page).
-    """
-    query = {k[len(ns) + 1:]: v for k, v in query.items() if k.startswith(ns + ".")} if ns else query
-    errors: list[str] = []
-    preset = query.get("preset", CUSTOM)
-    values = {f.name: f.default for f in specs(cls)} | dict(defaults or {})
-    if preset != CUSTOM:
-        if preset in presets:
-            values.update(presets[preset])
-        else:
-            errors.append(f"preset={preset!r} is not one of {', '.join(presets)}")
-            preset = CUSTOM
-    for f in specs(cls):
-        if f.name not in query:
-            continue
-        try:
-            value = parse(f, query[f.name])
-            dataclasses.replace(cls(), **{f.name: value})  # validates this field alone
-            values[f.name] = value
-        except ConfigError as exc:
-            errors.append(f"{f.name}={query[f.name]!r}: {exc.message}")
-    return values, preset, errors
+
+def read_query(experiment: Experiment, query: Mapping[str, str], ns: str = "") -> tuple[object, str, list[str]]:
+    """The config a URL describes for this experiment, validated as a whole, its preset (or CUSTOM),
+    and one message per ignored parameter naming it; the rest of the URL still applies."""
+    mine = namespaced(query, ns)
+    cfg, preset, errors = from_query(experiment.config, experiment.presets, mine, experiment.check)
+    return cfg, preset or CUSTOM, [f"{name}={mine.get(name, '')!r}: {message}" for name, message in errors]
 
 
 def _widget(f: dataclasses.Field, key: str, container) -> None:
@@ -82,62 +69,74 @@ def _read(prefix: str, f: dataclasses.Field):
     return tuple(value) if isinstance(value, list) else value
 
 
-def _apply_preset(cls, presets, prefix: str) -> None:
+def _apply_preset(cls, presets: Mapping, prefix: str) -> None:
     name = st.session_state[f"{prefix}.preset"]
     if name in presets:
+        cfg = apply_preset(cls, presets, name)
         for f in specs(cls):
-            _set(prefix, f, presets[name].get(f.name, f.default))
+            _set(prefix, f, getattr(cfg, f.name))
 
 
-def config_controls(cls, presets: Mapping[str, Mapping], prefix: str, fields: list[str] | None = None,
-                    columns: int = 3, ns: str = "", fixed: Mapping | None = None,
-                    defaults: Mapping | None = None):
-    """Render the preset picker and one widget per field; return the Config, or None if invalid.
+def config_controls(experiment: Experiment, ns: str = "", fixed: Mapping | None = None, columns: int = 3):
+    """Render the preset picker and one widget per Config field (advanced ones folded away);
+    return the Config, or None with an error shown if the values do not make a valid one.
 
-    The first visit reads the URL's query parameters; every change is written back to the URL
-    (under `ns.` when a page has two control groups). `defaults` replace the fields' defaults for
-    this group; `fixed` values override the widgets.
+    The first visit reads the URL's query parameters (under `ns.` when a page has several control
+    groups); every change is written back. `fixed` values come from elsewhere on the page and
+    have no widget here.
     """
-    chosen = [f for f in specs(cls) if fields is None or f.name in fields]
+    return field_controls(experiment.config, experiment.name, ns, experiment.presets, experiment.check, fixed,
+                          columns)
+
+
+def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = None, check=None,
+                   fixed: Mapping | None = None, columns: int = 3):
+    """`config_controls` for any validated Config class (a group of settings that is not an experiment)."""
+    presets, fixed = presets or {}, dict(fixed or {})
     if f"{prefix}.preset" not in st.session_state:
-        values, preset, errors = read_query(cls, presets, st.query_params.to_dict(), ns, defaults)
-        for message in errors:
-            st.warning(f"Ignored a URL parameter — {message}. The default stays.")
-        st.session_state[f"{prefix}.preset"] = preset
+        mine = namespaced(st.query_params.to_dict(), ns)
+        cfg, preset, errors = from_query(cls, presets, mine, check)
+        for name, message in errors:
+            st.warning(f"Ignored a URL parameter — {name}={mine.get(name, '')!r}: {message}. "
+                       "The rest of the link applies.")
+        st.session_state[f"{prefix}.preset"] = preset or CUSTOM
         for f in specs(cls):
-            _set(prefix, f, values[f.name])
+            _set(prefix, f, getattr(cfg, f.name))
     if presets:
         st.selectbox("Preset", [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
                      args=(cls, presets, prefix),
                      help="A preset sets the controls below to a setup that shows one effect.")
+    shown = [f for f in specs(cls) if f.name not in fixed]
     cols = st.columns(columns)
-    for i, f in enumerate(chosen):
+    for i, f in enumerate(f for f in shown if not f.metadata.get("advanced")):
         _widget(f, f"{prefix}.{f.name}", cols[i % columns])
+    if advanced := [f for f in shown if f.metadata.get("advanced")]:
+        with st.expander("More settings"):
+            cols = st.columns(columns)
+            for i, f in enumerate(advanced):
+                _widget(f, f"{prefix}.{f.name}", cols[i % columns])
     try:
-        cfg = cls(**{**{f.name: _read(prefix, f) for f in specs(cls)}, **(fixed or {})})
+        cfg = cls(**{**{f.name: _read(prefix, f) for f in specs(cls)}, **fixed})
+        if check is not None:
+            check(cfg)
     except ConfigError as exc:
         st.error(f"{label(next(f for f in specs(cls) if f.name == exc.option))}: {exc.message}")
         return None
-    query = to_strings(cfg, only_changed=True)
-    if st.session_state[f"{prefix}.preset"] != CUSTOM:
-        query = {"preset": st.session_state[f"{prefix}.preset"], **query}
-    _sync_url(query, ns)
+    preset = st.session_state[f"{prefix}.preset"]
+    query = to_query(cfg, presets, preset if preset != CUSTOM else None)
+    _sync_url({k: v for k, v in query.items() if k not in fixed}, ns, {"preset", *(f.name for f in specs(cls))})
     return cfg
 
 
-def _sync_url(query: dict[str, str], ns: str) -> None:
-    """Make the URL's parameters of this control group equal `query`, leaving other groups' alone."""
+def _sync_url(query: dict[str, str], ns: str, names: set[str]) -> None:
+    """Make the URL's parameters of this control group (`names`, under `ns.`) equal `query`,
+    leaving every other parameter alone."""
     wanted = {(f"{ns}.{k}" if ns else k): v for k, v in query.items()}
     current = st.query_params.to_dict()
-    mine = {k for k in current if (k.startswith(ns + ".") if ns else "." not in k)}
+    mine = {k for k in current if k in {(f"{ns}.{n}" if ns else n) for n in names}}
     if {k: current[k] for k in mine} != wanted:
         for k in mine - set(wanted):
             del st.query_params[k]
         for k, v in wanted.items():
             if current.get(k) != v:
                 st.query_params[k] = v
-
-
-def describe(cfg) -> str:
-    """A one-line summary of a config's values, for captions."""
-    return " · ".join(f"{k}={format_value(v)}" for k, v in to_strings(cfg).items())

@@ -7,7 +7,11 @@ builds the navigation and switches back to the page with the link's query parame
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ENTRY_FLAG = "_entrypoint_ran"
 DEEP_LINK = "_deep_link"
@@ -30,3 +34,29 @@ def resume_deep_link() -> None:
     link = st.session_state.pop(DEEP_LINK, None)
     if link is not None:
         st.switch_page(link[0], query_params=link[1])
+
+
+PAGES: dict[str, object] = {}  # lesson name -> its st.Page, filled by `lesson_pages` on every run
+
+
+def _generic(lesson):
+    """A page function for a lesson without a page file of its own."""
+    from .page import render_lesson
+
+    def page() -> None:
+        render_lesson(lesson)
+
+    page.__name__ = f"lesson_{lesson.name}"  # st.Page names a function page after its function
+    return page
+
+
+def lesson_pages() -> list:
+    """One st.Page per registered lesson: its file `pages/<name>.py`, else the generic lesson page."""
+    from core.experiments import LESSONS
+
+    PAGES.clear()
+    for lesson in LESSONS:
+        path = f"pages/{lesson.name}.py"
+        source = path if (ROOT / path).exists() else _generic(lesson)
+        PAGES[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
+    return list(PAGES.values())

@@ -1,5 +1,27 @@
-"""One module per lesson, each with Config, PRESETS and run(config) -> Iterator[Record]."""
+"""The registry: every lesson, in page order. A new lesson is its own files plus one line here.
 
+Navigation, the headless runner, the tests, the benchmarks and the home page all loop over it.
+"""
+
+from __future__ import annotations
+
+from ..experiment import Experiment, Lesson
 from . import activations, batchnorm, optimizers, transfer, vanishing
 
-EXPERIMENTS = {m.NAME: m for m in (vanishing, activations, batchnorm, transfer, optimizers)}
+LESSONS: list[Lesson] = [
+    vanishing.LESSON,
+    activations.LESSON,
+    batchnorm.LESSON,
+    transfer.LESSON,
+    optimizers.LESSON,
+]
+
+
+def experiments() -> dict[str, Experiment]:
+    """Every experiment of every lesson, by name (read at call time, so a registered lesson shows)."""
+    return {e.name: e for lesson in LESSONS for e in lesson.experiments}
+
+
+def lesson_of(experiment: Experiment) -> Lesson:
+    """The lesson whose page runs `experiment`."""
+    return next(lesson for lesson in LESSONS if experiment in lesson.experiments)

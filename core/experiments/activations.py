@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..compare import interleave
-from ..config import ConfigError, apply_preset, param, project, same_as
-from ..data import load_noting
+from ..config import ConfigError, param, project, same_as
+from ..data import load_recorded
 from ..engine import LessonConfig, TrainConfig, train
+from ..experiment import Experiment, Lesson, single
 from ..nets import ACTIVATIONS
 from ..records import Record
 
@@ -41,10 +42,10 @@ class Config(LessonConfig):
     batch_size: int = same_as(TrainConfig, "batch_size")
     steps: int = same_as(TrainConfig, "steps")
     seed: int = same_as(TrainConfig, "seed")
-    leaky_alpha: float = same_as(TrainConfig, "leaky_alpha")
-    elu_alpha: float = same_as(TrainConfig, "elu_alpha")
-    rrelu_lower: float = same_as(TrainConfig, "rrelu_lower")
-    rrelu_upper: float = same_as(TrainConfig, "rrelu_upper")
+    leaky_alpha: float = same_as(TrainConfig, "leaky_alpha", advanced=False)
+    elu_alpha: float = same_as(TrainConfig, "elu_alpha", advanced=False)
+    rrelu_lower: float = same_as(TrainConfig, "rrelu_lower", advanced=False)
+    rrelu_upper: float = same_as(TrainConfig, "rrelu_upper", advanced=False)
     probe_every: int = same_as(TrainConfig, "probe_every")
     eval_every: int = same_as(TrainConfig, "eval_every")
     device: str = same_as(TrainConfig, "device")
@@ -77,13 +78,35 @@ def variant(cfg: Config, activation: str) -> TrainConfig:
     return project(cfg, TrainConfig, activation=activation, init=init)
 
 
-def run(cfg: Config, notes: list[str] | None = None, timings: dict[str, float] | None = None) -> Iterator[Record]:
-    """Train one network per activation, a step of each in turn; `run` is the activation's name."""
-    data = load_noting(cfg.dataset, cfg.seed, notes)
-    runs = {a: train(variant(cfg, a), data, a) for a in cfg.activations}
-    yield from interleave(runs, timings)
+RUNS = single("activation")
 
 
-def with_preset(name: str, **changes) -> Config:
-    """A preset's config, with changes (used by the reduced tests and the benchmarks)."""
-    return apply_preset(Config, PRESETS, name, **changes)
+def run(cfg: Config) -> Iterator[Record]:
+    """Train one network per activation, a step of each in turn (run = the activation's name);
+    each run ends with its own compute time as a `wall_seconds` record."""
+    data, notes = load_recorded(cfg.dataset, cfg.seed)
+    yield from notes
+    runs = {RUNS.build(activation=a): train(variant(cfg, a), data, RUNS.build(activation=a)) for a in cfg.activations}
+    timings: dict[str, float] = {}
+    last: dict[str, int] = {}
+    for r in interleave(runs, timings):
+        last[r.run] = r.step
+        yield r
+    for name, seconds in timings.items():
+        yield Record(name, last.get(name, 0), "wall_seconds", None, seconds)
+
+
+
+EXPERIMENT = Experiment(
+    name=NAME, title="Activation functions, side by side",
+    summary="The same MLP trained once per activation on the same data order: dead, saturated and mean units.",
+    config=Config, presets=PRESETS, run=run, runs=RUNS,
+    metrics=("loss", "val_loss", "val_accuracy", "diverged", "dead_fraction", "act_mean", "act_std",
+             "saturated_fraction", "wall_seconds"),
+    smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",))
+
+LESSON = Lesson(
+    NAME, "Activation functions",
+    "Every activation's shape and slope by autograd; ReLUs dying at a high learning rate while LeakyReLU and ELU "
+    "live; a 100-layer SELU net keeping itself normalised.",
+    (EXPERIMENT,))

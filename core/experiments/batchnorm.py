@@ -6,12 +6,14 @@ import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 from ..compare import interleave
-from ..config import apply_preset, param, project, same_as
-from ..data import Dataset, load_noting
+from ..config import param, project, same_as
+from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, build_model, train
+from ..experiment import Experiment, Lesson, RunNames
 from ..records import Record
 
 NAME = "batchnorm"
@@ -63,14 +65,31 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def run_name(variant: str, multiplier: float, batch_size: int, cfg: Config) -> str:
-    """`no_bn`, `bn_before@x30`, `bn_before@b4`: suffixes only where the config sweeps them."""
+def _build(variant: str, multiplier: float | None = None, batch_size: int | None = None) -> str:
     name = variant
-    if cfg.lr_multipliers != (1.0,):
+    if multiplier is not None:
         name += f"@x{multiplier:g}"
-    if len(cfg.batch_sizes) > 1:
+    if batch_size is not None:
         name += f"@b{batch_size}"
     return name
+
+
+def _parse(run: str) -> dict:
+    variant, *suffixes = run.split("@")
+    out = {"variant": variant, "multiplier": None, "batch_size": None}
+    for s in suffixes:
+        out["multiplier" if s[0] == "x" else "batch_size"] = float(s[1:]) if s[0] == "x" else int(s[1:])
+    return out
+
+
+# `no_bn`, `bn_before@x30`, `bn_before@b4`: suffixes only where the config sweeps them
+RUNS = RunNames(("variant", "multiplier", "batch_size"), _build, _parse)
+
+
+def run_name(variant: str, multiplier: float, batch_size: int, cfg: Config) -> str:
+    """A run's name under `cfg`: the multiplier and batch size appear only when swept."""
+    return RUNS.build(variant, multiplier if cfg.lr_multipliers != (1.0,) else None,
+                      batch_size if len(cfg.batch_sizes) > 1 else None)
 
 
 def variants(cfg: Config) -> dict[str, TrainConfig]:
@@ -81,34 +100,74 @@ def variants(cfg: Config) -> dict[str, TrainConfig]:
     }
 
 
+def mode_metric(batch_size: int) -> str:
+    """The metric of train-mode accuracy at one evaluation batch size (like `preact_p15`)."""
+    return f"train_mode_accuracy_b{batch_size}"
+
+
+MODE_METRICS = ("eval_mode_accuracy", *(mode_metric(b) for b in EVAL_BATCHES))
+
+
+def mode_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The mode metrics of long-form records as rows (run, mode, batch_size, accuracy): eval mode
+    (running statistics, the same at every batch size) and train mode (batch statistics)."""
+    df = df[df["metric"].isin(MODE_METRICS)]
+    rows = []
+    for run, metric, value in zip(df["run"].astype(str), df["metric"].astype(str), df["value"], strict=True):
+        if metric == "eval_mode_accuracy":
+            rows += [(run, "eval (running stats)", b, value) for b in EVAL_BATCHES]
+        else:
+            rows.append((run, "train (batch stats)", int(metric.rsplit("_b", 1)[1]), value))
+    return pd.DataFrame(rows, columns=["run", "mode", "batch_size", "accuracy"])
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return (logits.argmax(1) == y).float().mean().item()
+
+
 @torch.no_grad()
-def mode_gap(model, data: Dataset, batch_sizes=EVAL_BATCHES) -> list[dict]:
+def mode_gap(model, data: Dataset, batch_sizes=EVAL_BATCHES) -> dict[str, float]:
     """Validation accuracy in eval mode (running statistics) and in train mode (each batch's own
-    statistics) at several batch sizes; train mode runs on a copy, so running stats stay put."""
+    statistics) at several batch sizes, by metric name; train mode runs on a copy, so the running
+    statistics stay put."""
     model.eval()
-    rows = [{"mode": "eval (running stats)", "batch_size": b,
-             "accuracy": (model(data.x_val).argmax(1) == data.y_val).float().mean().item()} for b in batch_sizes]
+    out = {"eval_mode_accuracy": accuracy(model(data.x_val), data.y_val)}
     probe = copy.deepcopy(model).train()
     for b in batch_sizes:
         n = len(data.x_val) // b * b  # whole batches only: BN needs at least two examples
         logits = torch.cat([probe(data.x_val[i:i + b]) for i in range(0, n, b)])
-        rows.append({"mode": "train (batch stats)", "batch_size": b,
-                     "accuracy": (logits.argmax(1) == data.y_val[:n]).float().mean().item()})
-    return rows
+        out[mode_metric(b)] = accuracy(logits, data.y_val[:n])
+    return out
 
 
-def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) -> Iterator[Record]:
-    """Train every variant, a step of each in turn; afterwards `extra['mode_gap']` holds the
-    train-versus-eval accuracies of each BN run."""
-    data = load_noting(cfg.dataset, cfg.seed, notes)
+def run(cfg: Config) -> Iterator[Record]:
+    """Train every variant, a step of each in turn; then each BN run's train-versus-eval-mode
+    accuracies as records at its last step."""
+    data, notes = load_recorded(cfg.dataset, cfg.seed)
+    yield from notes
     configs = variants(cfg)
     models = {name: build_model(c, data) for name, c in configs.items()}
-    yield from interleave({name: train(c, data, name, model=models[name]) for name, c in configs.items()})
-    if extra is not None:
-        extra["mode_gap"] = [{"run": name, **row} for name, m in models.items() if len(m.norms)
-                             for row in mode_gap(m.cpu(), data)]
+    last: dict[str, int] = {}
+    for r in interleave({name: train(c, data, name, model=models[name]) for name, c in configs.items()}):
+        last[r.run] = r.step
+        yield r
+    for name, model in models.items():
+        if len(model.norms):
+            for metric, value in mode_gap(model.cpu(), data).items():
+                yield Record(name, last[name], metric, None, value)
 
 
-def with_preset(name: str, **changes) -> Config:
-    """A preset's config, with changes (reduced tests, benchmarks)."""
-    return apply_preset(Config, PRESETS, name, **changes)
+
+EXPERIMENT = Experiment(
+    name=NAME, title="Batch normalization",
+    summary="The same MLP without BN and with BN before or after the activation (Ioffe & Szegedy, Figure 1).",
+    config=Config, presets=PRESETS, run=run, runs=RUNS,
+    metrics=("loss", "val_loss", "val_accuracy", "diverged", "preact_p15", "preact_p50", "preact_p85",
+             "running_mean_err", "running_var_err", *MODE_METRICS),
+    smoke={"steps": 20})
+
+LESSON = Lesson(
+    NAME, "Batch normalization",
+    "Ioffe & Szegedy's Figure 1 live: BN trains far faster and its inputs stop drifting; learning rates and "
+    "initialisations that wreck the plain net; train versus eval mode.",
+    (EXPERIMENT,))

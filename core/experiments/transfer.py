@@ -14,15 +14,32 @@ import torch
 
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
 from ..compare import interleave
-from ..config import ConfigError, Validated, apply_preset, param, project, same_as
-from ..data import Dataset, load_noting
+from ..config import ConfigError, Validated, param, project, same_as
+from ..data import Dataset, load_or_fallback, load_recorded
 from ..engine import LessonConfig, TrainConfig, build_model, seeded, train
+from ..experiment import Experiment, Lesson, RunNames
 from ..nets import MLP
 from ..records import Record
 
 NAME = "transfer"
 VARIANTS = ("scratch", "frozen", "unfreeze", "finetune")
 HELD_OUT = {"digits": (8, 9), "mnist": (8, 9), "fashion_mnist": (5, 6)}  # B's classes (sandal, shirt)
+MODEL_A = "model_a"
+
+
+def _build(variant: str, seed: int | None = None) -> str:
+    return variant if variant == MODEL_A else f"{variant}/s{seed}"
+
+
+def _parse(run: str) -> dict:
+    if run == MODEL_A:
+        return {"variant": MODEL_A, "seed": None}
+    variant, seed = run.rsplit("/s", 1)
+    return {"variant": variant, "seed": int(seed)}
+
+
+# `model_a` for the pretraining, `frozen/s3` for a variant on task B with seed 3
+RUNS = RunNames(("variant", "seed"), _build, _parse)
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,8 @@ class Config(LessonConfig):
                                       lo=0.001, hi=1.0, label="LR factor after unfreezing")
     pretrain_steps: int = param(600, "Model A's training steps on the source classes.", lo=10, hi=20_000,
                                 label="Model A steps")
+    pretrain_batch_size: int = param(64, "Model A's examples per training step.", lo=2, hi=4096,
+                                     label="Model A batch size", advanced=True)
     dataset: str = same_as(TrainConfig, "dataset")
     depth: int = same_as(TrainConfig, "depth", default=4)
     width: int = same_as(TrainConfig, "width")
@@ -58,9 +77,9 @@ class Config(LessonConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.reuse_layers > self.depth:
-            raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})")
+            raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})", ("depth",))
         if self.unfreeze_epochs > self.epochs:
-            raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})")
+            raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})", ("epochs",))
 
 
 PRESETS: dict[str, dict] = {
@@ -94,7 +113,8 @@ def sample(b: Dataset, n: int, seed: int) -> Dataset:
 
 def config_a(cfg: Config) -> TrainConfig:
     every = max(1, cfg.pretrain_steps // 20)
-    return project(cfg, TrainConfig, steps=cfg.pretrain_steps, batch_size=64, probe_every=every, eval_every=every)
+    return project(cfg, TrainConfig, steps=cfg.pretrain_steps, batch_size=cfg.pretrain_batch_size,
+                   probe_every=every, eval_every=every)
 
 
 def _cache_key(cfg: Config) -> tuple:
@@ -115,7 +135,7 @@ def pretrained(cfg: Config, a: Dataset) -> Iterator[Record]:
     tc = config_a(cfg)
     model = build_model(tc, a)
     records = []
-    for r in train(tc, a, "model_a", model=model):
+    for r in train(tc, a, RUNS.build(variant=MODEL_A), model=model):
         records.append(r)
         yield r
     with _CACHE_LOCK:
@@ -156,7 +176,7 @@ def _shifted(records: Iterator[Record], offset: int) -> Iterator[Record]:
 
 def train_b(cfg: Config, variant: str, net: MLP, b: Dataset, seed: int) -> Iterator[Record]:
     """One variant on one seed (run `variant/sSEED`); unfreeze thaws A's layers after E epochs."""
-    run = f"{variant}/s{seed}"
+    run = RUNS.build(variant=variant, seed=seed)
     n = len(b.x_train)
     if variant != "unfreeze" or cfg.unfreeze_epochs == 0:
         trainable = [p for p in net.parameters() if p.requires_grad]
@@ -173,29 +193,28 @@ def train_b(cfg: Config, variant: str, net: MLP, b: Dataset, seed: int) -> Itera
 
 def available(cfg: Config) -> int:
     """How many training examples task B has for this config's dataset (after any fallback)."""
-    data = load_noting(cfg.dataset, cfg.seed)
+    data, _ = load_or_fallback(cfg.dataset, cfg.seed)
     return len(split_tasks(data, HELD_OUT[data.name])[1].x_train)
 
 
 def check(cfg: Config) -> None:
     """Checks that need the data: N must not exceed the examples task B has."""
     if cfg.target_size > (limit := available(cfg)):
-        raise ConfigError("target_size", f"must be at most {limit}, the training examples task B has")
+        raise ConfigError("target_size", f"must be at most {limit}, the training examples task B has here")
 
 
-def run(cfg: Config, notes: list[str] | None = None, extra: dict | None = None) -> Iterator[Record]:
+def run(cfg: Config) -> Iterator[Record]:
     """Model A (or its cached records), then every variant × seed interleaved on task B."""
-    data = load_noting(cfg.dataset, cfg.seed, notes)
+    data, notes = load_recorded(cfg.dataset, cfg.seed)
+    yield from notes
     a, b_all = split_tasks(data, HELD_OUT[data.name])
-    if extra is not None:
-        extra["cached"] = is_cached(cfg)
     yield from pretrained(cfg, a)
     a_net = model_a(cfg, a)
     runs = {}
     for s in range(cfg.seed, cfg.seed + cfg.seeds):
         b = sample(b_all, cfg.target_size, s)
         for v in cfg.variants:
-            runs[f"{v}/s{s}"] = train_b(cfg, v, build_b(cfg, v, a_net, b, s), b, s)
+            runs[RUNS.build(variant=v, seed=s)] = train_b(cfg, v, build_b(cfg, v, a_net, b, s), b, s)
     yield from interleave(runs)
 
 
@@ -203,9 +222,9 @@ def final_accuracies(records: list[Record]) -> dict[str, dict[int, float]]:
     """variant -> seed -> last validation accuracy on task B."""
     out: dict[str, dict[int, float]] = {}
     for r in records:
-        if r.metric == "val_accuracy" and "/s" in r.run:
-            variant, seed = r.run.split("/s")
-            out.setdefault(variant, {})[int(seed)] = r.value
+        if r.metric == "val_accuracy" and r.run and r.run != MODEL_A:
+            fields = RUNS.parse(r.run)
+            out.setdefault(fields["variant"], {})[fields["seed"]] = r.value
     return out
 
 
@@ -234,9 +253,19 @@ def verdict(records: list[Record]) -> str:
             f"over {seeds} seeds; the difference ({gain:+.1%}) is within the spread ({spread:.1%}).")
 
 
-def with_preset(name: str, **changes) -> Config:
-    """A preset's config, with changes (reduced tests, benchmarks)."""
-    return apply_preset(Config, PRESETS, name, **changes)
+
+def progress(cfg: Config) -> int:
+    """The highest step the records reach: model A's, or task B's (they restart at 1)."""
+    n = cfg.target_size
+    return max(cfg.pretrain_steps, math.ceil(n / min(cfg.batch_size, n)) * cfg.epochs)
+
+
+EXPERIMENT = Experiment(
+    name=NAME, title="Transfer learning: model A to task B",
+    summary="Model A's lower layers reused for task B (frozen, unfrozen, fine-tuned) against scratch, over seeds.",
+    config=Config, presets=PRESETS, run=run, runs=RUNS, check=check, progress=progress,
+    metrics=("loss", "val_accuracy"),
+    smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40})
 
 
 @dataclass(frozen=True)
@@ -248,8 +277,11 @@ class CnnConfig(Validated):
                       "every layer trains.", choices=("frozen", "finetune"))
     target_size: int = param(200, "Training images.", lo=10, hi=5000, label="Training images (N)")
     steps: int = param(100, "Training steps.", lo=1, hi=5000)
+    optimizer: str = same_as(TrainConfig, "optimizer", default="adam")
     lr: float = same_as(TrainConfig, "lr", default=0.01)
     batch_size: int = same_as(TrainConfig, "batch_size", default=32)
+    head_width: int = param(64, "frozen: units in the new head's hidden layer on top of the features.", lo=4, hi=512,
+                            advanced=True)
     seed: int = same_as(TrainConfig, "seed")
 
 
@@ -268,18 +300,38 @@ def prepare_cnn(cfg: CnnConfig, data: Dataset | None = None) -> tuple[Dataset, t
     return data, backbone, width
 
 
-def run_cnn(cfg: CnnConfig, prepared: tuple[Dataset, torch.nn.Module, int]) -> Iterator[Record]:
-    """Train on the image task with the backbone frozen (run `cnn_frozen`: features once, then a
-    small head) or fine-tuned end to end (`cnn_finetune`)."""
-    data, backbone, width = prepared
+# run `cnn_frozen` or `cnn_finetune`
+CNN_RUNS = RunNames(("mode",), lambda mode: f"cnn_{mode}", lambda run: {"mode": run.removeprefix("cnn_")})
+
+
+def run_cnn(cfg: CnnConfig, prepared: tuple[Dataset, torch.nn.Module, int] | None = None) -> Iterator[Record]:
+    """Train on the image task with the backbone frozen (features once, then a small head) or
+    fine-tuned end to end. Preparing (downloads) happens at the first record and raises
+    core.data.Unavailable when offline."""
+    data, backbone, width = prepared if prepared is not None else prepare_cnn(cfg)
     every = max(1, cfg.steps // 10)
-    tc = TrainConfig(depth=1, width=64, activation="relu", init="he_normal", optimizer="adam", lr=cfg.lr,
-                     batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, probe_every=every, eval_every=every)
+    tc = TrainConfig(depth=1, width=cfg.head_width, activation="relu", init="he_normal", optimizer=cfg.optimizer,
+                     lr=cfg.lr, batch_size=cfg.batch_size, steps=cfg.steps, seed=cfg.seed, probe_every=every,
+                     eval_every=every)
+    run = CNN_RUNS.build(mode=cfg.mode)
     if cfg.mode == "frozen":
         feats = dataclasses.replace(data, x_train=features(backbone, data.x_train),
                                     x_val=features(backbone, data.x_val))
-        yield from train(tc, feats, "cnn_frozen")
+        yield from train(tc, feats, run)
         return
     with seeded(cfg.seed):
         model = torch.nn.Sequential(backbone, torch.nn.Linear(width, data.n_classes))
-    yield from train(tc, data, "cnn_finetune", model=model)
+    yield from train(tc, data, run, model=model)
+
+
+CNN_EXPERIMENT = Experiment(
+    name="transfer-cnn", title="A pretrained CNN backbone",
+    summary="An ImageNet torchvision backbone reused on cats vs dogs from CIFAR-10 (downloads once).",
+    config=CnnConfig, run=run_cnn, runs=CNN_RUNS, metrics=("loss", "val_loss", "val_accuracy", "diverged"),
+    smoke={"steps": 3, "batch_size": 8, "target_size": 16})
+
+LESSON = Lesson(
+    NAME, "Transfer learning",
+    "Model A's lower layers reused for a new task with little data, frozen, unfrozen or fine-tuned, over five "
+    "seeds with the spread shown; and a pretrained torchvision CNN backbone.",
+    (EXPERIMENT, CNN_EXPERIMENT))

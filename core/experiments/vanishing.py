@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..data import load_noting
+from ..data import load_recorded
 from ..engine import TrainConfig, train
+from ..experiment import Experiment, Lesson, RunNames
 from ..records import Record
 
 NAME = "vanishing"
@@ -24,13 +25,28 @@ PRESETS: dict[str, dict] = {
     "exploding-clipped": {"activation": "tanh", "init": "normal", "clip_norm": 1.0},
 }
 
+# `sigmoid-xavier_uniform`: activation and initialisation (neither name holds a hyphen)
+RUNS = RunNames(("activation", "init"), lambda activation, init: f"{activation}-{init}",
+                lambda run: dict(zip(("activation", "init"), run.split("-", 1), strict=True)))
 
-def run_name(cfg: Config) -> str:
-    """The `run` column: activation and initialisation."""
-    return f"{cfg.activation}-{cfg.init}"
+
+def run(cfg: Config) -> Iterator[Record]:
+    """Train one network and yield its records."""
+    data, notes = load_recorded(cfg.dataset, cfg.seed)
+    yield from notes
+    yield from train(cfg, data, RUNS.build(activation=cfg.activation, init=cfg.init))
 
 
-def run(cfg: Config, notes: list[str] | None = None) -> Iterator[Record]:
-    """Train one network and yield its records; a dataset fallback is reported in `notes`."""
-    data = load_noting(cfg.dataset, cfg.seed, notes)
-    yield from train(cfg, data, run_name(cfg))
+EXPERIMENT = Experiment(
+    name=NAME, title="Vanishing & exploding gradients",
+    summary="One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation.",
+    config=Config, presets=PRESETS, run=run, runs=RUNS,
+    metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
+             "preact_p85", "saturated_fraction", "dead_fraction"),
+    smoke={"steps": 15, "depth": 3})
+
+LESSON = Lesson(
+    NAME, "Vanishing & exploding gradients",
+    "The gradient shrink by orders of magnitude toward the input (sigmoid), blow up (tanh with N(0,1) weights), "
+    "stay level (ReLU with He init), and get tamed by clipping.",
+    (EXPERIMENT,))

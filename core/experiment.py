@@ -1,0 +1,95 @@
+"""The Experiment contract: one declaration per runnable experiment, grouped into lessons.
+
+Everything that enumerates the lab (navigation, the headless runner, the tests, the benchmarks,
+the home page) loops over `core.experiments.LESSONS`; a new lesson is its own files plus one line
+there. An experiment's only output is its Records: whatever a page draws, the CLI writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .config import apply_preset
+from .data import FALLBACK, fallback_note
+from .records import Record
+
+
+@dataclass(frozen=True)
+class RunNames:
+    """How an experiment names its runs: built and parsed here only, never re-parsed elsewhere.
+
+    `build(**fields)` gives the `run` column; `parse(run)` gives the fields back (a field a run
+    does not vary is None). Charts read the parsed fields as columns (`annotate`).
+    """
+
+    fields: tuple[str, ...]
+    build: Callable[..., str]
+    parse: Callable[[str], dict]
+
+    def annotate(self, df: pd.DataFrame) -> pd.DataFrame:
+        """`df` with one column per run field, parsed once per distinct run name."""
+        names = pd.Series(df["run"].astype(str).unique()) if len(df) else pd.Series([], dtype=str)
+        parsed = {n: self.parse(n) if n else {} for n in names}  # "" holds experiment-wide notes
+        out = df.copy()
+        runs = out["run"].astype(str)
+        for f in self.fields:
+            out[f] = runs.map({n: p.get(f) for n, p in parsed.items()})
+        return out
+
+
+def single(field_name: str) -> RunNames:
+    """Runs named by one field's value as it is (an activation, an optimizer)."""
+    return RunNames((field_name,), lambda **kw: str(kw[field_name]), lambda run: {field_name: run})
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One runnable experiment: its schema, presets, run generator and how it names its runs."""
+
+    name: str  # the CLI name and the session key, e.g. "optimizers-net"
+    title: str
+    summary: str  # one line, for `python -m core list`
+    config: type  # a frozen, validated dataclass (core.config)
+    run: Callable[[Any], Iterator[Record]]  # run(cfg) -> Records, the only output
+    runs: RunNames
+    metrics: tuple[str, ...]  # every metric its page draws; the CLI's CSV holds them all
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    progress: Callable[[Any], int] = lambda cfg: cfg.steps  # the highest step its records reach
+    check: Callable[[Any], None] | None = None  # checks that need the data (raise ConfigError)
+    smoke: Mapping[str, Any] = field(default_factory=dict)  # overrides for a run of seconds (tests)
+    timing_metrics: tuple[str, ...] = ()  # metrics measured in seconds: equal runs differ only here
+
+    def configure(self, preset: str | None = None, **changes):
+        """The default config, with a preset's values and then `changes` applied (validated)."""
+        cfg = apply_preset(self.config, self.presets, preset, **changes) if preset \
+            else dataclasses.replace(self.config(), **changes)
+        self.validate(cfg)
+        return cfg
+
+    def notes(self, records, cfg) -> list[str]:
+        """The sentences a run's note records stand for (a dataset fallback), for page and CLI."""
+        return [fallback_note(cfg.dataset)] if any(r.metric == FALLBACK for r in records) else []
+
+    def validate(self, cfg) -> None:
+        """Raise ConfigError if `cfg` fails a check that needs the data."""
+        if self.check is not None:
+            self.check(cfg)
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A page of the lab: its experiments in page order (the first owns the bare URL parameters)."""
+
+    name: str  # URL path, prose file content/<lang>/<name>.md, page file pages/<name>.py
+    title: str
+    summary: str  # what the reader will see, for the home page
+    experiments: tuple[Experiment, ...]
+
+    def namespace(self, experiment: Experiment) -> str:
+        """The URL prefix of an experiment's parameters: none for the first, its name for the others."""
+        return "" if experiment is self.experiments[0] else experiment.name

@@ -1,0 +1,76 @@
+"""Server admission: at most a few trainings at once on one server, and a warm-up at start.
+
+torch's thread count is process-wide and every browser session is a thread of one process, so the
+threads are capped once and the Slots object is shared by every session (st.cache_resource).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import streamlit as st
+
+from core.device import configure_threads
+from core.engine import warm_up
+
+MAX_CONCURRENT_RUNS = 2  # trainings at once on one server; the rest queue
+
+
+class Slots:
+    """At most n trainings at once; the others wait in a first-come queue with a visible place."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.lock = threading.Lock()
+        self.running: set[int] = set()
+        self.queue: collections.deque[int] = collections.deque()
+        self.next_ticket = 0
+
+    def join(self) -> int:
+        with self.lock:
+            self.next_ticket += 1
+            self.queue.append(self.next_ticket)
+            return self.next_ticket
+
+    def try_start(self, ticket: int) -> int:
+        """0 once the ticket may run; otherwise its 1-based place in the queue."""
+        with self.lock:
+            if ticket in self.running:
+                return 0
+            if len(self.running) < self.n and self.queue and self.queue[0] == ticket:
+                self.queue.popleft()
+                self.running.add(ticket)
+                return 0
+            return self.queue.index(ticket) + 1
+
+    def leave(self, ticket: int) -> None:
+        with self.lock:
+            self.running.discard(ticket)
+            if ticket in self.queue:
+                self.queue.remove(ticket)
+
+
+@st.cache_resource
+def server_slots() -> Slots:
+    """The one Slots object every session of this server shares."""
+    return Slots(MAX_CONCURRENT_RUNS)
+
+
+@st.cache_resource
+def start_up() -> int:
+    """Once per server: cap torch's process-wide threads (sessions are threads of one process),
+    then warm torch up so the first Train draws its first point at once."""
+    threads = configure_threads(MAX_CONCURRENT_RUNS)
+    warm_up()
+    return threads
+
+
+def wait_for_slot(slots: Slots, ticket: int, status) -> None:
+    """Block until `ticket` may run, showing its place in the queue meanwhile."""
+    while (place := slots.try_start(ticket)) > 0:
+        status.info(f"Queued: place {place} — {slots.n} trainings already run on this server. "
+                    "Yours starts when one finishes.")
+        time.sleep(0.3)
+    status.empty()

@@ -1,0 +1,46 @@
+"""Page building blocks shared by every lesson: Train and result for one experiment, and the
+generic page that a lesson without a page file of its own gets."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.experiment import Experiment, Lesson
+
+from . import charts
+from . import lesson as prose
+from .controls import config_controls
+from .live import train_live
+from .results import ChartsFor, ChartSpec, RunResult, show_result
+
+
+def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: str = "Train",
+                help: str = "Train with these settings; the charts update as it trains.",
+                pace: float = 0.0) -> RunResult | None:
+    """The Train button, the live run it starts, and the session's last run of `experiment`."""
+    if st.button(label, type="primary", disabled=cfg is None, key=f"{experiment.name}.train", help=help):
+        train_live(experiment, cfg, charts_for(cfg), pace=pace)
+    return show_result(experiment, charts_for)
+
+
+def default_charts(experiment: Experiment) -> ChartsFor:
+    """Loss and accuracy against step, for whichever of them the experiment records."""
+    pairs = [(("loss", "val_loss"), "Loss (solid: train, dashed: validation)", "cross-entropy"),
+             (("accuracy", "val_accuracy"), "Accuracy (solid: train, dashed: validation)", "accuracy")]
+    specs = [ChartSpec(lambda df, m=m, t=t, y=y: charts.curves(df, m, t, y, color="run"), (*m, "diverged"))
+             for m, t, y in pairs if set(m) & set(experiment.metrics)]
+    return lambda cfg: specs
+
+
+def render_lesson(lesson: Lesson) -> None:
+    """A lesson's page from its declaration alone: prose if it has any, then each experiment."""
+    st.title(lesson.title)
+    if (prose.CONTENT / "en" / f"{lesson.name}.md").exists():
+        prose.show(lesson.name)
+    else:
+        st.write(lesson.summary)
+    for experiment in lesson.experiments:
+        if len(lesson.experiments) > 1:
+            st.header(experiment.title)
+        cfg = config_controls(experiment, lesson.namespace(experiment))
+        run_section(experiment, cfg, default_charts(experiment))

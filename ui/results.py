@@ -1,0 +1,93 @@
+"""Result display: a run's records kept in the session, and its charts drawn from its own config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import streamlit as st
+
+from core.config import format_value, to_strings
+from core.experiment import Experiment
+from core.records import Record, csv_bytes
+
+from .buffers import LiveBuffers, final_buffers
+
+
+@dataclass
+class RunResult:
+    """What a run left behind: the config that made it, every record, and its status."""
+
+    experiment: str
+    config: object
+    records: list[Record] = field(default_factory=list)
+    status: str = "running"  # running | finished | stopped | diverged | unavailable
+    seconds: float = 0.0
+    message: str = ""  # why an unavailable run could not start
+
+    @property
+    def last_step(self) -> int:
+        return max((r.step for r in self.records), default=0)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart: a builder from charts.py over the frame of `metrics` (with the run fields as columns)."""
+
+    build: Callable[[pd.DataFrame], object]
+    metrics: tuple[str, ...]
+
+
+ChartsFor = Callable[[object], list[ChartSpec]]  # a config -> the charts that draw its run
+
+
+def chart_grid(n: int, columns: int = 2) -> list:
+    """Empty placeholders for n charts, laid out in rows of `columns`."""
+    placeholders = []
+    for start in range(0, n, columns):
+        cols = st.columns(columns)
+        placeholders += [cols[i].empty() for i in range(min(columns, n - start))]
+    return placeholders
+
+
+def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment) -> None:
+    """Redraw every chart from the buffers; the specs stay fixed, only the data changes."""
+    for ph, spec in zip(placeholders, charts, strict=True):
+        ph.altair_chart(spec.build(experiment.runs.annotate(buffers.frame(spec.metrics))), width="stretch")
+
+
+def describe(cfg) -> str:
+    """A one-line summary of the settings off their defaults, for captions."""
+    changed = to_strings(cfg, only_changed=True)
+    return " · ".join(f"{k}={format_value(v)}" for k, v in changed.items()) or "the defaults"
+
+
+def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | None = None) -> RunResult | None:
+    """Redraw the session's last run of `experiment` (finished or stopped) with its status, the
+    settings that made it, and a CSV download; charts come from the run's own config."""
+    result: RunResult | None = st.session_state.get(experiment.name)
+    if result is None:
+        return None
+    if result.status == "running":  # interrupted before its `finally` could say so
+        result.status = "stopped"
+    if result.status == "unavailable":
+        st.info(result.message)
+        return result
+    for note in experiment.notes(result.records, result.config):
+        st.warning(note)
+    message = {
+        "finished": f"Finished {result.last_step:,} steps in {result.seconds:.1f} s.",
+        "stopped": f"Stopped at step {result.last_step:,}; the curves below are what it recorded.",
+        "diverged": f"The run diverged at step {result.last_step:,} (non-finite loss or gradient); "
+                    "the red rule marks it. That is a result, not an error.",
+    }[result.status]
+    (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
+    st.caption(f"Settings of this run: {describe(result.config)}")
+    charts = charts_for(result.config)
+    draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
+    st.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
+                       mime="text/csv", key=f"{experiment.name}.download",
+                       help="Every record of this run: run, step, metric, layer, value — the same CSV as "
+                            f"`python -m core run {experiment.name}` with these settings.")
+    return result
