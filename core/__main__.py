@@ -1,5 +1,6 @@
-"""The headless runner: `python -m core run EXPERIMENT [--field value ...] --out F.csv`, and
-`python -m core list` for the experiments it knows (the registry, core.experiments.LESSONS).
+"""The headless runner: `python -m core run EXPERIMENT [--field value ...] --out F.csv`,
+`python -m core list` for the experiments it knows (the registry, core.experiments.LESSONS), and
+`python -m core claims LESSON [--preset P] [--seeds 0,1,2,3,4]`, which checks a lesson's claims.
 
 Options come from the experiment's Config fields. A bad option prints one line naming it and
 what it accepts, and exits with code 2; something the run needs from the internet and cannot
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .claims import SEEDS, check_seeds
 from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
 from .data import Unavailable
 from .experiment import Experiment
@@ -62,11 +64,57 @@ def configure(experiment: Experiment, argv: list[str]):
     return cfg, args.out
 
 
+def claims_command(argv: list[str]) -> int:
+    """Check a lesson's (or one experiment's) claims on several seeds; print a table; exit 1 when a
+    claim fails on more seeds than it is declared to allow."""
+    registry = experiments()
+    names = [lesson.name for lesson in LESSONS] + [n for n in registry if n not in {x.name for x in LESSONS}]
+    p = OneLineParser(prog="python -m core claims", description=claims_command.__doc__)
+    p.add_argument("lesson", choices=names)
+    p.add_argument("--preset", help="check only the claims about this preset ('default' for the default)")
+    p.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds (default 0,1,2,3,4)")
+    args = p.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        p.error(f"--seeds must be whole numbers separated by commas (got {args.seeds[:80]!r})")
+    if not seeds or any(not 0 <= s < 2**31 for s in seeds) or len(seeds) > 50:
+        p.error("--seeds takes 1 to 50 seeds between 0 and 2147483647")
+    lesson = next((x for x in LESSONS if x.name == args.lesson), None)
+    chosen = lesson.experiments if lesson else (registry[args.lesson],)
+    ok, shown = True, 0
+    sys.stdout.write("experiment\tclaim\tpreset\tseed\tholds\tevidence\n")
+    for exp in chosen:
+        claims = [c for c in exp.claims if args.preset is None or (c.preset or "default") == args.preset]
+        failures: dict[str, int] = {}
+        for claim, seed, verdict in check_seeds(exp, claims, seeds):
+            holds = verdict is not None and verdict.holds
+            failures[claim.id] = failures.get(claim.id, 0) + (not holds)
+            evidence = verdict.evidence if verdict else "the run does not record what this claim measures"
+            sys.stdout.write(f"{exp.name}\t{claim.id}\t{claim.preset or 'default'}\t{seed}\t"
+                             f"{'yes' if holds else 'NO'}\t{evidence}\n")
+            shown += 1
+        for claim in claims:
+            if failures.get(claim.id, 0) > claim.allowed_failures(len(seeds)):
+                ok = False
+                allowed = claim.allowed_failures(len(seeds))
+                sys.stderr.write(f"claim {exp.name}/{claim.id} failed on {failures[claim.id]} of {len(seeds)} seeds "
+                                 f"({allowed} allowed)\n")
+    if not shown:
+        sys.stderr.write(f"no claims to check for {args.lesson}" + (f" --preset {args.preset}" if args.preset else "")
+                         + "\n")
+        return 2
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     registry = experiments()
-    top = OneLineParser(prog="python -m core", description="list: the experiments; run: one of them, as CSV.")
-    top.add_argument("command", choices=["list", "run"])
+    if argv and argv[0] == "claims":
+        return claims_command(argv[1:])
+    top = OneLineParser(prog="python -m core",
+                        description="list: the experiments; run: one of them, as CSV; claims: check a lesson's claims.")
+    top.add_argument("command", choices=["list", "run", "claims"])
     top.add_argument("experiment", nargs="?", choices=list(registry))
     if not argv or argv[0] in ("-h", "--help"):
         top.print_help()

@@ -63,6 +63,7 @@ class Experiment:
     check: Callable[[Any], None] | None = None  # checks that need the data (raise ConfigError)
     smoke: Mapping[str, Any] = field(default_factory=dict)  # overrides for a run of seconds (tests)
     timing_metrics: tuple[str, ...] = ()  # metrics measured in seconds: equal runs differ only here
+    claims: tuple = ()  # core.claims.Claim: what the lesson says about its runs, checked
 
     def configure(self, preset: str | None = None, **changes):
         """The default config, with a preset's values and then `changes` applied (validated)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import torch
@@ -29,8 +30,15 @@ ACTIVATION_PARAMS = {
     "rrelu": {"rrelu_lower": "lower", "rrelu_upper": "upper"},
 }
 
+def standard_uniform_(w: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Glorot & Bengio's "standard" baseline, U[−1/√fan_in, 1/√fan_in], through nn.init.uniform_."""
+    bound = 1.0 / math.sqrt(w.shape[1])
+    return nn.init.uniform_(w, -bound, bound, generator=generator)
+
+
 INITS: dict[str, Callable[..., torch.Tensor]] = {
-    "normal": functools.partial(nn.init.normal_, mean=0.0, std=1.0),  # the classic culprit
+    "standard": standard_uniform_,  # Var = 1 / (3 fan_in): the baseline of Glorot & Bengio (2010)
+    "normal": functools.partial(nn.init.normal_, mean=0.0, std=1.0),  # the book's N(0, 1)
     "normal_small": functools.partial(nn.init.normal_, mean=0.0, std=0.01),
     "xavier_uniform": nn.init.xavier_uniform_,  # Glorot: Var = 2 / (fan_in + fan_out)
     "xavier_normal": nn.init.xavier_normal_,

@@ -27,5 +27,6 @@ with st.expander("Glorot, He and LeCun initialisation; gradient clipping", expan
     lesson.show(EXP.name, "inits")
 
 cfg = controls.config_controls(EXP)
-lesson.show(EXP.name, "charts")
+with st.expander("What the charts show"):
+    lesson.show(EXP.name, "charts")
 run_section(EXP, cfg, lambda _cfg: CHARTS, help="Train the network with these settings.")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.experiment import Experiment, Lesson
+from core.experiments import lesson_of
 
-from . import charts
+from . import charts, claims
 from . import lesson as prose
 from .controls import config_controls
 from .live import train_live
@@ -17,10 +18,16 @@ from .results import ChartsFor, ChartSpec, RunResult, show_result
 def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: str = "Train",
                 help: str = "Train with these settings; the charts update as it trains.",
                 pace: float = 0.0) -> RunResult | None:
-    """The Train button, the live run it starts, and the session's last run of `experiment`."""
+    """What to look for, the Train button, the live run it starts, and the session's last run of
+    `experiment` with its claims checked."""
+    lesson = lesson_of(experiment).name
+    claims.what_to_look_for(lesson, experiment)
     if st.button(label, type="primary", disabled=cfg is None, key=f"{experiment.name}.train", help=help):
         train_live(experiment, cfg, charts_for(cfg), pace=pace)
-    return show_result(experiment, charts_for)
+    result = show_result(experiment, charts_for)
+    if result is not None:
+        claims.checked(lesson, experiment, result)
+    return result
 
 
 def default_charts(experiment: Experiment) -> ChartsFor:

@@ -23,5 +23,6 @@ def experiments() -> dict[str, Experiment]:
 
 
 def lesson_of(experiment: Experiment) -> Lesson:
-    """The lesson whose page runs `experiment`."""
-    return next(lesson for lesson in LESSONS if experiment in lesson.experiments)
+    """The lesson whose page runs `experiment` (a lesson of its own if none is registered)."""
+    found = next((lesson for lesson in LESSONS if experiment in lesson.experiments), None)
+    return found or Lesson(experiment.name, experiment.title, experiment.summary, (experiment,))

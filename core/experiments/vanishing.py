@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+from ..claims import Claim, Verdict, last, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames
@@ -13,16 +14,21 @@ NAME = "vanishing"
 Config = TrainConfig
 
 PRESETS: dict[str, dict] = {
-    # the classic culprit: N(0,1) weights push sigmoid inputs into the flat tails
-    "sigmoid-normal": {"activation": "sigmoid", "init": "normal"},
-    # Glorot keeps the forward signal, yet sigmoid's f' <= 1/4 shrinks the gradient every layer
+    # Glorot & Bengio's baseline, U[-1/sqrt(n), 1/sqrt(n)]: small weights times f' <= 1/4 per layer
+    "sigmoid-standard": {"activation": "sigmoid", "init": "standard"},
+    # Glorot's scaling keeps the forward signal, yet sigmoid still loses the gradient toward the input
     "sigmoid-xavier": {"activation": "sigmoid", "init": "xavier_uniform"},
-    # N(0,1) weights multiply the gradient by far more than 1 per layer toward the input
+    # the book's culprit, N(0,1): saturated units, but the large weights make up for the flat slope
+    "sigmoid-normal": {"activation": "sigmoid", "init": "normal"},
+    # N(0,1) weights with tanh, whose slope is 1 at 0: the gradient grows toward the input
     "tanh-normal": {"activation": "tanh", "init": "normal"},
     # He init with ReLU: gradient norms stay level across layers
     "relu-he": {"activation": "relu", "init": "he_normal"},
     # the same explosion with the global gradient norm clipped to 1
     "exploding-clipped": {"activation": "tanh", "init": "normal", "clip_norm": 1.0},
+    # He et al. (2015), Figure 3 in small: a 30-layer ReLU net with Glorot's init stalls, with He's it trains
+    "he2015-glorot": {"activation": "relu", "init": "xavier_uniform", "depth": 30, "lr": 0.05},
+    "he2015-he": {"activation": "relu", "init": "he_normal", "depth": 30, "lr": 0.05},
 }
 
 # `sigmoid-xavier_uniform`: activation and initialisation (neither name holds a hyphen)
@@ -37,13 +43,103 @@ def run(cfg: Config) -> Iterator[Record]:
     yield from train(cfg, data, RUNS.build(activation=cfg.activation, init=cfg.init))
 
 
+def _grad_ratio(records: list[Record]) -> tuple[float, int] | None:
+    """Input layer's gradient norm ÷ the output layer's at step 1 (before any update), and depth."""
+    norms = values(records, "grad_norm", step=1)
+    if len(norms) < 2 or norms[max(norms)] == 0:
+        return None
+    return norms[1] / norms[max(norms)], max(norms)
+
+
+def gradient_ratio(low: float | None = None, high: float | None = None) -> Callable:
+    """Claim: at step 1 the input layer's gradient norm is below `high` (vanishing) or above `low`
+    (exploding) times the output layer's; both bounds: it stays level."""
+    def check(records):
+        if (found := _grad_ratio(records)) is None:
+            return None
+        ratio, layers = found
+        holds = (low is None or ratio > low) and (high is None or ratio < high)
+        return Verdict(holds, f"At step 1 the input layer's gradient norm is {ratio:.2g} × the output layer's "
+                              f"(layer {layers}).")
+    return check
+
+
+def accuracy(low: float | None = None, high: float | None = None) -> Callable:
+    """Claim: the final validation accuracy is above `low` (it trains) or below `high` (it stalls)."""
+    def check(records):
+        if (acc := last(records, "val_accuracy")) is None:
+            return None
+        holds = (low is None or acc > low) and (high is None or acc < high)
+        return Verdict(holds, f"Validation accuracy ends at {acc:.0%} after {max(values(records, 'val_accuracy')):,} "
+                              "steps (chance is 10%).")
+    return check
+
+
+def percentile_reach(low: float | None = None, high: float | None = None) -> Callable:
+    """Claim: at step 1 the widest 15th–85th percentile band of the activation inputs reaches beyond
+    `low` (saturating) or stays within `high`."""
+    def check(records):
+        band = [abs(v) for m in ("preact_p15", "preact_p85") for v in values(records, m, step=1).values()]
+        if not band:
+            return None
+        reach = max(band)
+        holds = (low is None or reach > low) and (high is None or reach < high)
+        return Verdict(holds, f"At step 1 the 15th–85th percentile band of the activation inputs reaches ±{reach:.2g}.")
+    return check
+
+
+def clipped(threshold: float = 1.0) -> Callable:
+    """Claim: every probed layer's gradient norm is at most the clip threshold."""
+    def check(records):
+        norms = [r.value for r in records if r.metric == "grad_norm"]
+        if not norms:
+            return None
+        top = max(norms)
+        return Verdict(top <= threshold * (1 + 1e-5),
+                       f"The largest layer gradient norm at any probe is {top:.3g} (clip threshold {threshold:g}).")
+    return check
+
+
+def signal_fades(low: float | None = None, high: float | None = None) -> Callable:
+    """Claim: at step 1 the last hidden layer's activation std, as a multiple of the first's, is
+    below `high` (the forward signal fades) or above `low` (it stays level)."""
+    def check(records):
+        std = values(records, "act_std", step=1)
+        if len(std) < 2 or std[1] == 0:
+            return None
+        ratio = std[max(std)] / std[1]
+        holds = (low is None or ratio > low) and (high is None or ratio < high)
+        return Verdict(holds, f"At step 1 the activations of hidden layer {max(std)} have {ratio:.2g} × the standard "
+                              "deviation of layer 1's.")
+    return check
+
+
+CLAIMS = (
+    Claim("standard-vanishes", "sigmoid-standard", gradient_ratio(high=1e-5)),
+    Claim("standard-stalls", "sigmoid-standard", accuracy(high=0.2)),
+    Claim("xavier-sigmoid-vanishes", "sigmoid-xavier", gradient_ratio(high=1e-4)),
+    Claim("xavier-sigmoid-stalls", "sigmoid-xavier", accuracy(high=0.2)),
+    Claim("normal-saturates", "sigmoid-normal", percentile_reach(low=5.0)),
+    Claim("normal-does-not-vanish", "sigmoid-normal", gradient_ratio(low=1e-2)),
+    Claim("normal-trains", "sigmoid-normal", accuracy(low=0.5)),
+    Claim("tanh-normal-explodes", "tanh-normal", gradient_ratio(low=100.0)),
+    Claim("relu-he-level", "relu-he", gradient_ratio(low=0.1, high=10.0)),
+    Claim("relu-he-percentiles", "relu-he", percentile_reach(high=2.5)),
+    Claim("relu-he-trains", "relu-he", accuracy(low=0.9)),
+    Claim("clipped-bounded", "exploding-clipped", clipped(1.0)),
+    Claim("he2015-glorot-fades", "he2015-glorot", signal_fades(high=1e-3)),
+    Claim("he2015-glorot-stalls", "he2015-glorot", accuracy(high=0.2)),
+    Claim("he2015-he-level", "he2015-he", signal_fades(low=0.1)),
+    Claim("he2015-he-trains", "he2015-he", accuracy(low=0.4)),
+)
+
 EXPERIMENT = Experiment(
     name=NAME, title="Vanishing & exploding gradients",
     summary="One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation.",
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
              "preact_p85", "saturated_fraction", "dead_fraction"),
-    smoke={"steps": 15, "depth": 3})
+    smoke={"steps": 15, "depth": 3}, claims=CLAIMS)
 
 LESSON = Lesson(
     NAME, "Vanishing & exploding gradients",
