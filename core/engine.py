@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -148,6 +148,19 @@ def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[tor
             yield order[start:start + batch_size]
 
 
+@torch.no_grad()
+def probe_activations(model: MLP, x_probe: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Activation statistics on the fixed probe set, in eval mode, under the current weights."""
+    was_training = model.training
+    model.eval()
+    try:
+        with probes.capture(model) as (inputs, outputs):
+            model(x_probe)
+    finally:
+        model.train(was_training)
+    return probes.activation_stats(model, inputs, outputs)
+
+
 def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[Record]:
     """Per-layer records for one probe step (layer 1 is nearest the input)."""
     return [Record(run, step, metric, i + 1, v) for metric, vs in values.items() for i, v in enumerate(vs)]
@@ -175,14 +188,14 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
         schedule = schedule_factory(opt)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
+    x_probe = x_val[:probes.PROBE_EXAMPLES]
     order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
 
     for step in range(1, cfg.steps + 1):
         idx = next(order).to(device)
         xb, yb = x[idx], y[idx]
         probing = is_mlp and (step == 1 or step % cfg.probe_every == 0 or step == cfg.steps)
-        with probes.capture(model) if probing else nullcontext(([], [])) as (inputs, outputs):
-            logits = model(xb)
+        logits = model(xb)
         loss = F.cross_entropy(logits, yb)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
@@ -195,6 +208,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
             return
         if probing:
             norms, before = probes.grad_norms(model), probes.weights(model)
+            stats = probe_activations(model, x_probe)
         if schedule is not None:
             yield Record(run, step, "lr", None, opt.param_groups[0]["lr"])  # the rate this step used
         opt.step()
@@ -205,7 +219,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
 
         if probing:
             values = {"grad_norm": norms, "update_ratio": probes.update_ratios(before, model)}
-            values.update(probes.activation_stats(model, inputs, outputs))
+            values.update(stats)
             as_lists = {k: v.tolist() for k, v in values.items()}
             if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
                 yield Record(run, step, "diverged", None, float(step))

@@ -50,6 +50,7 @@ INITS: dict[str, Callable[..., torch.Tensor]] = {
 }
 
 BATCH_NORM = ("none", "before", "after")
+BOUNDED = ("sigmoid", "tanh")  # saturate on both sides; the rest are ReLU-like: off for negative inputs
 
 
 def make_activation(name: str, **params: float) -> nn.Module:
@@ -63,8 +64,9 @@ def make_activation(name: str, **params: float) -> nn.Module:
 def _max_derivative(name: str, params: tuple) -> float:
     act = make_activation(name, **dict(params)).eval()
     # a fine grid plus points either side of 0, where ELU-like slopes peak
-    z = torch.cat([torch.linspace(-20, 20, 8001), torch.tensor([-1e-6, 1e-6])]).requires_grad_(True)
-    (g,) = torch.autograd.grad(act(z).sum(), z)
+    with torch.enable_grad():  # callers may sit inside no_grad (the engine's probes)
+        z = torch.cat([torch.linspace(-20, 20, 8001), torch.tensor([-1e-6, 1e-6])]).requires_grad_(True)
+        (g,) = torch.autograd.grad(act(z).sum(), z)
     return float(g.abs().max())
 
 

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 
 import torch
 
-from .nets import MLP, max_derivative
+from .nets import BOUNDED, MLP, max_derivative
 
 PERCENTILES = (0.15, 0.50, 0.85)
 SATURATION_LEVEL = 0.01  # f'(z) below 1% of its maximum counts as saturated
 PERCENTILE_VALUES = 2048  # percentiles use every unit on the first ceil(2048 / width) examples
+PROBE_EXAMPLES = 256  # the fixed probe set: the first validation examples, the same at every probe
 
 
 @contextmanager
@@ -68,23 +69,32 @@ def percentile_rows(batch: int, width: int) -> int:
 
 
 def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Percentiles of each hidden activation's input, its output's mean and std, and the
-    fractions of saturated and dead units, all measured on the captured batch."""
-    z = torch.stack(inputs)  # (layers, batch, width)
+    """Per hidden layer, over the captured examples (the engine captures a fixed probe set):
+    percentiles of the activation's input, its output's mean and std, and the units' state.
+
+    Bounded activations (sigmoid, tanh) report `saturated_fraction`: units whose slope is below 1%
+    of its maximum on most examples. The others report `dead_fraction`, units whose input is
+    negative on every example (a ReLU then passes no gradient at all; a LeakyReLU or ELU only its
+    small negative-side slope), and `inactive_fraction`, the share of (unit, example) pairs with a
+    negative input.
+    """
+    z = torch.stack(inputs)  # (layers, examples, width)
     a = torch.stack(outputs)
     # Sorting is the costly part of a probe; a couple of thousand values per layer pin the
     # percentiles down to about a hundredth of the spread, enough for the bands.
     rows = percentile_rows(z.shape[1], z.shape[2])
     q = torch.quantile(z[:, :rows].flatten(1).float(), torch.tensor(PERCENTILES, device=z.device), dim=1)
-    g = derivative(model.acts[0], z).abs()  # every hidden layer shares one activation type
-    limit = SATURATION_LEVEL * max_derivative(model.activation, **model.act_params)
-    saturated = ((g < limit).float().mean(1) > 0.5).float().mean(1)  # most of the batch
-    dead = (g == 0).all(1).float().mean(1)  # every sample of the batch
-    return {
-        "preact_p15": q[0], "preact_p50": q[1], "preact_p85": q[2],
-        "act_mean": a.mean((1, 2)), "act_std": a.std((1, 2)),
-        "saturated_fraction": saturated, "dead_fraction": dead,
-    }
+    out = {"preact_p15": q[0], "preact_p50": q[1], "preact_p85": q[2], "act_mean": a.mean((1, 2)),
+           "act_std": a.std((1, 2))}
+    if model.activation in BOUNDED:
+        g = derivative(model.acts[0], z).abs()  # every hidden layer shares one activation type
+        limit = SATURATION_LEVEL * max_derivative(model.activation, **model.act_params)
+        out["saturated_fraction"] = ((g < limit).float().mean(1) > 0.5).float().mean(1)  # most examples
+    else:
+        off = z <= 0
+        out["dead_fraction"] = off.all(1).float().mean(1)  # every example
+        out["inactive_fraction"] = off.float().mean((1, 2))
+    return out
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ COLUMNS = ("run", "step", "metric", "layer", "value")
 METRICS = (
     "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "update_ratio",
     "preact_p15", "preact_p50", "preact_p85", "act_mean", "act_std",
-    "saturated_fraction", "dead_fraction", "diverged",
+    "saturated_fraction", "dead_fraction", "inactive_fraction", "diverged",
     "running_mean_err", "running_var_err",  # batch-norm layers only
     "lr", "x", "y",  # learning-rate schedules; trajectories on 2-D surfaces
 )

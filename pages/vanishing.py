@@ -18,7 +18,7 @@ CHARTS = [
     ChartSpec(charts.heatmap, ("grad_norm",)),
     ChartSpec(charts.profile, ("grad_norm",)),
     ChartSpec(charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),
-    ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction")),
+    ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction", "inactive_fraction")),
 ]
 
 st.title("Vanishing & exploding gradients")

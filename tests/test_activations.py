@@ -85,56 +85,19 @@ def test_config_validation():
     assert A.variant(A.Config(init_mode="shared", init="normal"), "selu").init == "normal"
 
 
-def _final(recs, run, metric, step):
-    return [r.value for r in recs if r.run == run and r.metric == metric and r.step == step]
+def test_dead_units_are_counted_on_the_fixed_probe_set_and_start_few():
+    # the lesson's claims (tests/test_claims.py) check the full presets on five seeds; this is the
+    # quick version: He-initialised ReLU units are almost all alive before training
+    recs = list(A.run(A.EXPERIMENT.configure("dying-relu", steps=1)))
+    dead = [r.value for r in recs if r.run == "relu" and r.metric == "dead_fraction"]
+    assert len(dead) == 5 and max(dead) < 0.1
+    assert not [r for r in recs if r.metric == "saturated_fraction"]  # ReLU-like units report dead, not saturated
 
 
-def check_dying_relu(cfg):
-    recs = list(A.run(cfg))
-    assert max(_final(recs, "relu", "dead_fraction", cfg.steps)) >= 0.30
-    for act in ("leaky_relu", "elu"):
-        assert max(_final(recs, act, "dead_fraction", cfg.steps)) < 0.05
-
-
-def check_elu_zero_mean(cfg):
-    recs = list(A.run(cfg))
-    elu, relu = _final(recs, "elu", "act_mean", cfg.steps), _final(recs, "relu", "act_mean", cfg.steps)
-    assert len(elu) == cfg.depth and all(abs(e) < abs(r) for e, r in zip(elu, relu, strict=True))
-
-
-def check_selu(cfg):
-    recs = list(A.run(cfg))
-    for step in (1, cfg.steps):
-        assert all(0.5 <= s <= 2 for s in _final(recs, "selu", "act_std", step))
-        assert not all(0.5 <= s <= 2 for s in _final(recs, "relu", "act_std", step))
-
-
-def test_dying_relu_reduced():
-    check_dying_relu(A.EXPERIMENT.configure("dying-relu", steps=150))
-
-
-def test_elu_zero_mean_reduced():
-    check_elu_zero_mean(A.EXPERIMENT.configure("elu-zero-mean", steps=150, depth=5))
-
-
-def test_selu_reduced():
-    check_selu(A.EXPERIMENT.configure("selu-self-normalizing", depth=40, steps=40, activations=("selu", "relu")))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("preset,check", [
-    ("dying-relu", check_dying_relu),
-    ("elu-zero-mean", check_elu_zero_mean),
-    ("selu-self-normalizing", check_selu)
-])
-def test_presets_full(preset, check):
-    check(A.EXPERIMENT.configure(preset))
-
-
-def test_sigmoid_saturation_preset_saturates():
-    cfg = A.EXPERIMENT.configure("sigmoid-saturation", steps=20)
-    recs = list(A.run(cfg))
-    assert max(_final(recs, "sigmoid", "saturated_fraction", 1)) > 0.1
+def test_bounded_activations_report_saturation_not_death():
+    recs = list(A.run(A.EXPERIMENT.configure("sigmoid-saturation", steps=1)))
+    assert {r.metric for r in recs if r.layer is not None} >= {"saturated_fraction"}
+    assert not [r for r in recs if r.metric in ("dead_fraction", "inactive_fraction")]
 
 
 def test_runner_names_runs_by_activation(tmp_path):

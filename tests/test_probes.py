@@ -49,30 +49,47 @@ def test_activation_stats_equal_direct_computation(activation):
         assert stats["preact_p85"][i].item() == pytest.approx(np.quantile(zs, 0.85), rel=1e-4, abs=1e-5)
         assert stats["act_mean"][i].item() == pytest.approx(a.mean().item(), rel=1e-5, abs=1e-6)
         assert stats["act_std"][i].item() == pytest.approx(a.std().item(), rel=1e-5)
-        zg = z.clone().requires_grad_()
-        (g,) = torch.autograd.grad(act(zg).sum(), zg)
-        dead = (g == 0).all(0).float().mean().item()
-        peak = {"relu": 1.0, "sigmoid": 0.25, "tanh": 1.0, "leaky_relu": 1.0, "elu": 1.0}[activation]
-        saturated = ((g.abs() < 0.01 * peak).float().mean(0) > 0.5).float().mean().item()
-        assert stats["dead_fraction"][i].item() == pytest.approx(dead)
-        assert stats["saturated_fraction"][i].item() == pytest.approx(saturated)
+        if activation in ("sigmoid", "tanh"):
+            zg = z.clone().requires_grad_()
+            (g,) = torch.autograd.grad(act(zg).sum(), zg)
+            peak = {"sigmoid": 0.25, "tanh": 1.0}[activation]
+            saturated = ((g.abs() < 0.01 * peak).float().mean(0) > 0.5).float().mean().item()
+            assert stats["saturated_fraction"][i].item() == pytest.approx(saturated)
+            assert "dead_fraction" not in stats
+        else:
+            dead = (z <= 0).all(0).float().mean().item()
+            assert stats["dead_fraction"][i].item() == pytest.approx(dead)
+            assert stats["inactive_fraction"][i].item() == pytest.approx((z <= 0).float().mean().item())
+            assert "saturated_fraction" not in stats
         h = a
 
 
-def test_dead_relu_counted_and_leaky_never_dead():
-    m, x, _ = _model_and_batch("relu")
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
+def test_a_unit_negative_on_every_example_counts_as_dead(activation):
+    m, x, _ = _model_and_batch(activation)
     with torch.no_grad():
-        m.linears[1].bias[:8] = -1e3  # eight units of layer 2 never fire
+        m.linears[1].bias[:8] = -1e3  # eight units of layer 2 never get a positive input
     with probes.capture(m) as (inputs, outputs):
         m(x)
-    dead = probes.activation_stats(m, inputs, outputs)["dead_fraction"]
-    assert dead[1].item() >= 8 / 32
-    leaky, x, _ = _model_and_batch("leaky_relu")
-    with torch.no_grad():
-        leaky.linears[1].bias[:8] = -1e3
-    with probes.capture(leaky) as (inputs, outputs):
-        leaky(x)
-    assert probes.activation_stats(leaky, inputs, outputs)["dead_fraction"].sum().item() == 0
+    stats = probes.activation_stats(m, inputs, outputs)
+    assert stats["dead_fraction"][1].item() >= 8 / 32
+    assert stats["inactive_fraction"][1].item() >= 8 / 32
+
+
+def test_the_engine_probes_a_fixed_set_of_validation_examples():
+    from core.data import load
+    from core.engine import TrainConfig, build_model, probe_activations
+
+    data = load("digits", 0)
+    m = build_model(TrainConfig(depth=3, width=16, activation="relu", init="he_normal"), data)
+    x_probe = data.x_val[:probes.PROBE_EXAMPLES]
+    with probes.capture(m) as (inputs, outputs):
+        m.eval()
+        m(x_probe)
+    expected = probes.activation_stats(m, inputs, outputs)
+    m.train()
+    got = probe_activations(m, x_probe)
+    assert m.training and all(torch.equal(got[k], expected[k]) for k in expected)
 
 
 def test_capture_removes_its_hooks():

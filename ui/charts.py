@@ -92,10 +92,11 @@ def percentile_bands(df: pd.DataFrame, title: str = "Activation input: 15th–85
     return (band + median).properties(title=title, height=HEIGHT)
 
 
-def fractions(df: pd.DataFrame, title: str = "Saturated and dead units (latest probe)") -> alt.Chart:
-    """Saturated and dead fractions against layer at the latest probe step."""
+def fractions(df: pd.DataFrame, title: str = "Saturated, dead and inactive units (latest probe)") -> alt.Chart:
+    """Saturated (bounded activations) or dead and inactive (ReLU-like) fractions against layer at
+    the latest probe step."""
     return alt.Chart(df).transform_filter(
-        _metric_is("saturated_fraction", "dead_fraction")
+        _metric_is("saturated_fraction", "dead_fraction", "inactive_fraction")
     ).transform_joinaggregate(latest="max(step)", groupby=["run"]).transform_filter(
         alt.datum.step == alt.datum.latest
     ).mark_line(point=True).encode(

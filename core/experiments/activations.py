@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from ..claims import Claim, Verdict, probe_steps, values
 from ..compare import interleave
 from ..config import ConfigError, param, project, same_as
 from ..data import load_recorded
@@ -57,19 +59,102 @@ class Config(LessonConfig):
 
 
 PRESETS: dict[str, dict] = {
-    # A high Adam learning rate pushes many ReLU units negative for every input: dead for good.
+    # A high Adam learning rate pushes ReLU units negative for every input while they train.
     "dying-relu": {"activations": ("relu", "leaky_relu", "elu"), "optimizer": "adam", "lr": 0.02,
                    "depth": 5, "steps": 300},
     # ELU's negative outputs pull the mean activation toward zero (Clevert et al., 2015).
     "elu-zero-mean": {"activations": ("elu", "relu"), "lr": 0.05, "steps": 500},
-    # 100 layers, LeCun init: SELU keeps each layer's activations near unit variance; ReLU fades.
-    "selu-self-normalizing": {"activations": ("selu", "relu", "tanh"), "init_mode": "shared",
-                              "init": "lecun_normal", "depth": 100, "lr": 0.002, "steps": 200,
+    # 100 layers, each activation with its recommended init (LeCun for SELU, He for ReLU, Glorot for tanh).
+    "selu-self-normalizing": {"activations": ("selu", "relu", "tanh"), "depth": 100, "lr": 0.002, "steps": 200,
                               "probe_every": 20},
     # N(0,1) weights drive sigmoid units into their flat tails.
     "sigmoid-saturation": {"activations": ("sigmoid",), "init_mode": "shared", "init": "normal",
                            "lr": 0.1, "steps": 500},
 }
+
+
+def _layers(records, run: str, metric: str, step: int) -> dict[int, float]:
+    return values((r for r in records if r.run == run), metric, step=step)
+
+
+def dying(run: str = "relu", start_below: float = 0.05, end_above: float = 0.15):
+    """Claim: `run`'s dead fraction (mean over layers) starts below one bound and ends above another."""
+    def check(records):
+        steps = probe_steps(records, "dead_fraction", run)
+        if not steps:
+            return None
+        first, end = (statistics.mean(_layers(records, run, "dead_fraction", s).values())
+                      for s in (steps[0], steps[-1]))
+        return Verdict(first < start_below and end > end_above,
+                       f"{run}: {first:.0%} of the units are dead at step {steps[0]}, {end:.0%} at step {steps[-1]}.")
+    return check
+
+
+def some_recover(run: str = "relu"):
+    """Claim: in some layer the dead fraction falls from one probe to the next (units came back)."""
+    def check(records):
+        steps = probe_steps(records, "dead_fraction", run)
+        if len(steps) < 2:
+            return None
+        drops = [(b, layer, before[layer] - after[layer])
+                 for a, b in zip(steps, steps[1:], strict=False)
+                 for before, after in [(_layers(records, run, "dead_fraction", a),
+                                        _layers(records, run, "dead_fraction", b))]
+                 for layer in before]
+        step, layer, drop = max(drops, key=lambda d: d[2])
+        return Verdict(drop > 0, f"{run}: the largest fall is {drop:.0%} of layer {layer}'s units, by step {step}.")
+    return check
+
+
+def mean_closer_to_zero(run: str = "elu", other: str = "relu"):
+    """Claim: at the last probe, `run`'s mean activation is closer to zero than `other`'s in every layer."""
+    def check(records):
+        steps = probe_steps(records, "act_mean", run)
+        if not steps or not probe_steps(records, "act_mean", other):
+            return None
+        mine, theirs = (_layers(records, r, "act_mean", steps[-1]) for r in (run, other))
+        ratios = [abs(mine[k]) / max(abs(theirs[k]), 1e-12) for k in mine]
+        return Verdict(max(ratios) < 1, f"At step {steps[-1]} {run}'s mean activation is {min(ratios):.2f}–"
+                                        f"{max(ratios):.2f} × {other}'s, layer by layer.")
+    return check
+
+
+def top_std(run: str, low: float | None = None, high: float | None = None, when: str = "both"):
+    """Claim: the top hidden layer's activation std lies within bounds (at step 1, the end, or both)."""
+    def check(records):
+        steps = probe_steps(records, "act_std", run)
+        if not steps:
+            return None
+        chosen = {"first": steps[:1], "last": steps[-1:], "both": [steps[0], steps[-1]]}[when]
+        stds = [(s, _layers(records, run, "act_std", s)) for s in chosen]
+        top = max(stds[0][1])
+        found = [v[top] for _, v in stds]
+        holds = all((low is None or v > low) and (high is None or v < high) for v in found)
+        said = " and ".join(f"{v:.2g} at step {s}" for (s, _), v in zip(stds, found, strict=True))
+        return Verdict(holds, f"{run}: hidden layer {top}'s activations have a standard deviation of {said}.")
+    return check
+
+
+def saturated_at_start(run: str = "sigmoid", above: float = 0.1):
+    """Claim: at step 1 more than `above` of the units (mean over layers) are saturated."""
+    def check(records):
+        found = _layers(records, run, "saturated_fraction", 1)
+        if not found:
+            return None
+        share = statistics.mean(found.values())
+        return Verdict(share > above, f"{run}: {share:.0%} of the units are saturated at step 1 "
+                                      f"(layers: {min(found.values()):.0%}–{max(found.values()):.0%}).")
+    return check
+
+
+CLAIMS = (
+    Claim("relu-dies", "dying-relu", dying()),
+    Claim("relu-some-recover", "dying-relu", some_recover(), usually=True),  # held on 5 of 5 seeds when written
+    Claim("elu-closer-to-zero", "elu-zero-mean", mean_closer_to_zero()),
+    Claim("selu-keeps-unit-std", "selu-self-normalizing", top_std("selu", 0.5, 2.0)),
+    Claim("tanh-fades", "selu-self-normalizing", top_std("tanh", high=0.25, when="first")),
+    Claim("sigmoid-saturates", "sigmoid-saturation", saturated_at_start()),
+)
 
 
 def variant(cfg: Config, activation: str) -> TrainConfig:
@@ -101,9 +186,10 @@ EXPERIMENT = Experiment(
     name=NAME, title="Activation functions, side by side",
     summary="The same MLP trained once per activation on the same data order: dead, saturated and mean units.",
     config=Config, presets=PRESETS, run=run, runs=RUNS,
-    metrics=("loss", "val_loss", "val_accuracy", "diverged", "dead_fraction", "act_mean", "act_std",
-             "saturated_fraction", "wall_seconds"),
-    smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",))
+    metrics=("loss", "val_loss", "val_accuracy", "diverged", "dead_fraction", "inactive_fraction", "act_mean",
+             "act_std", "saturated_fraction", "wall_seconds"),
+    smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",),
+    claims=CLAIMS)
 
 LESSON = Lesson(
     NAME, "Activation functions",

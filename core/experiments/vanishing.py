@@ -138,7 +138,7 @@ EXPERIMENT = Experiment(
     summary="One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation.",
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
-             "preact_p85", "saturated_fraction", "dead_fraction"),
+             "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction"),
     smoke={"steps": 15, "depth": 3}, claims=CLAIMS)
 
 LESSON = Lesson(
