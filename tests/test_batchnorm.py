@@ -76,52 +76,11 @@ def _last_val(recs, run):
     return vals[-1] if vals else None
 
 
-def check_high_lr(cfg):
-    recs = list(B.run(cfg))
-    assert _last_val(recs, "bn_before") >= 0.85
-    diverged = any(r.run == "no_bn" and r.metric == "diverged" for r in recs)
-    assert diverged or _last_val(recs, "no_bn") <= 0.50
-
-
-def check_fig1(cfg):
-    recs = list(B.run(cfg))
-    assert _last_val(recs, "bn_before") > _last_val(recs, "no_bn") + 0.3
-    med = {run: [r.value for r in recs if r.run == run and r.metric == "preact_p50" and r.layer == cfg.depth]
-           for run in ("no_bn", "bn_before")}
-    assert max(abs(v) for v in med["bn_before"]) < 0.2 < abs(med["no_bn"][-1])
-
-
-def check_small_batch(cfg):
-    recs = list(B.run(cfg))
-    assert _last_val(recs, "bn_before@b2") < _last_val(recs, "bn_before@b64") - 0.2
-
-
-def test_fig1_reduced():
-    check_fig1(B.EXPERIMENT.configure("ioffe-fig1", steps=300))
-
-
-def test_high_lr_reduced():
-    check_high_lr(B.EXPERIMENT.configure("bn-high-lr", steps=300))
-
-
 def test_bad_init_no_bn_diverges_bn_trains():
+    # quick version of the lesson's claims (tests/test_claims.py checks the presets on five seeds)
     recs = list(B.run(B.EXPERIMENT.configure("bn-bad-init", steps=100)))
     assert any(r.run == "no_bn" and r.metric == "diverged" for r in recs)
     assert _last_val(recs, "bn_before") > 0.5
-
-
-def test_small_batch_reduced():
-    check_small_batch(B.EXPERIMENT.configure("bn-small-batch", batch_sizes=(2, 64), steps=200))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("preset,check", [
-    ("ioffe-fig1", check_fig1),
-    ("bn-high-lr", check_high_lr),
-    ("bn-small-batch", check_small_batch)
-])
-def test_presets_full(preset, check):
-    check(B.EXPERIMENT.configure(preset))
 
 
 def test_mode_gap_tiny_eval_batches_hurt():

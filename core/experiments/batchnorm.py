@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
+from ..claims import Claim, Verdict, diverged, last, values
 from ..compare import interleave
 from ..config import param, project, same_as
 from ..data import Dataset, load_recorded
@@ -35,7 +36,8 @@ class Config(LessonConfig):
                             "between the linear layer and the activation, or after the activation.",
                             choices=VARIANTS)
     lr_multipliers: tuple = param((1.0,), "Train each variant at these multiples of the learning rate "
-                                  "(the paper's BN-x5 and BN-x30).", choices=MULTIPLIERS, label="LR multipliers")
+                                  "(×5 and ×30 echo the paper's BN-x5 and BN-x30 Inception runs).",
+                                  choices=MULTIPLIERS, label="LR multipliers")
     batch_sizes: tuple = param((60,), "Train each variant at each of these batch sizes.", choices=BATCH_SIZES)
     bn_momentum: float = same_as(TrainConfig, "bn_momentum")
     dataset: str = same_as(TrainConfig, "dataset")
@@ -44,7 +46,7 @@ class Config(LessonConfig):
     activation: str = same_as(TrainConfig, "activation")
     init: str = same_as(TrainConfig, "init", default="normal_small")
     optimizer: str = same_as(TrainConfig, "optimizer")
-    lr: float = same_as(TrainConfig, "lr", default=0.5)
+    lr: float = same_as(TrainConfig, "lr", default=2.0)  # the paper states none; at 2.0 both variants learn
     steps: int = same_as(TrainConfig, "steps", default=1000)
     seed: int = same_as(TrainConfig, "seed")
     probe_every: int = same_as(TrainConfig, "probe_every")
@@ -54,7 +56,7 @@ class Config(LessonConfig):
 PRESETS: dict[str, dict] = {
     # Ioffe & Szegedy, Figure 1: BN trains faster, and the last layer's sigmoid inputs stop drifting.
     "ioffe-fig1": {},
-    # 20 times the Figure 1 rate wrecks the plain network; with BN it trains.
+    # five times our Figure 1 rate wrecks the plain network; with BN it trains.
     "bn-high-lr": {"lr": 10.0, "steps": 1000},
     # ReLU with N(0,1) weights: the plain network diverges at once, the BN network trains.
     "bn-bad-init": {"activation": "relu", "init": "normal", "depth": 10, "lr": 0.1, "steps": 500,
@@ -158,13 +160,107 @@ def run(cfg: Config) -> Iterator[Record]:
 
 
 
+def _acc(records, run: str) -> dict[int, float]:
+    return values(records, "val_accuracy", run)
+
+
+def first_step_at(acc: dict[int, float], level: float) -> int | None:
+    return next((s for s in sorted(acc) if acc[s] >= level), None)
+
+
+def faster(level: float = 0.5, factor: float = 5.0):
+    """Claim: BN first reaches `level` validation accuracy `factor`× sooner than the plain net (or
+    the plain net never does)."""
+    def check(records):
+        bn, plain = _acc(records, "bn_before"), _acc(records, "no_bn")
+        if not bn or not plain:
+            return None
+        a, b = first_step_at(bn, level), first_step_at(plain, level)
+        said = lambda s: f"step {s:,}" if s else "never"  # noqa: E731
+        return Verdict(a is not None and (b is None or b >= factor * a),
+                       f"bn_before first reaches {level:.0%} validation accuracy at {said(a)}, no_bn at {said(b)}.")
+    return check
+
+
+def ends(run: str, low: float | None = None, high: float | None = None, or_diverges: bool = False):
+    """Claim: `run`'s final validation accuracy is above `low` / below `high` (or, if allowed, it diverged)."""
+    def check(records):
+        if or_diverges and diverged(records, run):
+            return Verdict(True, f"{run} diverged at step {int(last(records, 'diverged', run))}.")
+        acc = last(records, "val_accuracy", run)
+        if acc is None:
+            return None
+        holds = (low is None or acc > low) and (high is None or acc < high)
+        return Verdict(holds, f"{run} ends at {acc:.0%} validation accuracy.")
+    return check
+
+
+def plain_diverges():
+    """Claim: the plain network diverges."""
+    def check(records):
+        if not values(records, "loss", "no_bn"):
+            return None
+        if not diverged(records, "no_bn"):
+            return Verdict(False, "no_bn did not diverge.")
+        return Verdict(True, f"no_bn diverged at step {int(last(records, 'diverged', 'no_bn'))}.")
+    return check
+
+
+def drift(layer: int, factor: float = 1.5):
+    """Claim: without BN the last hidden layer's median activation input ends `factor`× further from
+    zero than it ever gets with BN."""
+    def check(records):
+        med = {run: [r.value for r in records if r.run == run and r.metric == "preact_p50" and r.layer == layer]
+               for run in ("bn_before", "no_bn")}
+        if not med["bn_before"] or not med["no_bn"]:
+            return None
+        bn, plain = max(abs(v) for v in med["bn_before"]), med["no_bn"][-1]
+        return Verdict(abs(plain) > factor * bn, f"Layer {layer}'s median input: never beyond ±{bn:.2f} with BN; "
+                                                 f"{plain:+.2f} without BN at the end.")
+    return check
+
+
+def small_batches_hurt(small: str = "bn_before@b2", large: str = "bn_before@b64", gap: float = 0.2):
+    def check(records):
+        a, b = last(records, "val_accuracy", small), last(records, "val_accuracy", large)
+        if a is None or b is None:
+            return None
+        return Verdict(a < b - gap, f"With batches of 2 validation accuracy ends at {a:.0%}; with 64, {b:.0%}.")
+    return check
+
+
+def mode_gap_claim(batch: int, below: float | None = None, within: float | None = None):
+    """Claim: train-mode accuracy at evaluation batch `batch` is more than `below` under eval mode,
+    or within `within` of it."""
+    def check(records):
+        ev, tr = last(records, "eval_mode_accuracy", "bn_before"), last(records, mode_metric(batch), "bn_before")
+        if ev is None or tr is None:
+            return None
+        holds = (below is None or tr < ev - below) and (within is None or abs(tr - ev) <= within)
+        return Verdict(holds, f"bn_before: {ev:.1%} in eval mode, {tr:.1%} in train mode with batches of {batch}.")
+    return check
+
+
+CLAIMS = (
+    Claim("fig1-bn-faster", "ioffe-fig1", faster()),
+    Claim("fig1-plain-trains-slowly", "ioffe-fig1", ends("no_bn", low=0.4)),
+    Claim("fig1-plain-inputs-drift-further", "ioffe-fig1", drift(3)),
+    Claim("mode-tiny-batches-collapse", "ioffe-fig1", mode_gap_claim(2, below=0.2)),
+    Claim("mode-large-batches-agree", "ioffe-fig1", mode_gap_claim(64, within=0.05)),
+    Claim("high-lr-bn-trains", "bn-high-lr", ends("bn_before", low=0.85)),
+    Claim("high-lr-plain-fails", "bn-high-lr", ends("no_bn", high=0.5, or_diverges=True)),
+    Claim("bad-init-plain-diverges", "bn-bad-init", plain_diverges()),
+    Claim("bad-init-bn-trains", "bn-bad-init", ends("bn_before", low=0.8)),
+    Claim("small-batches-hurt", "bn-small-batch", small_batches_hurt()),
+)
+
 EXPERIMENT = Experiment(
     name=NAME, title="Batch normalization",
     summary="The same MLP without BN and with BN before or after the activation (Ioffe & Szegedy, Figure 1).",
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "preact_p15", "preact_p50", "preact_p85",
              "running_mean_err", "running_var_err", *MODE_METRICS),
-    smoke={"steps": 20})
+    smoke={"steps": 20}, claims=CLAIMS)
 
 LESSON = Lesson(
     NAME, "Batch normalization",
