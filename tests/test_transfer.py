@@ -29,7 +29,9 @@ def test_tasks_split_the_classes(tasks):
     a, b = tasks
     assert a.n_classes == 8 and set(a.y_train.tolist()) == set(range(8))
     assert b.n_classes == 2 and set(b.y_train.tolist()) == {0, 1}
-    assert len(a.x_val) + len(b.x_val) == len(load("digits", 0).x_val)
+    data = load("digits", 0)
+    assert len(a.x_val) + len(a.x_train) + len(b.x_val) + len(b.x_train) == len(data.x_val) + len(data.x_train)
+    assert len(b.x_val) >= 200  # one validation image is at most half a point
 
 
 def test_reused_layers_equal_a_after_the_copy(tasks, model_a):
@@ -80,16 +82,31 @@ def test_cache_hit_means_a_does_not_retrain(monkeypatch):
     assert first == second
 
 
-def test_verdict_reads_the_spread():
+def _recs(values):
     from core.records import Record
 
-    def recs(values):
-        return [Record(f"{v}/s{s}", 10, "val_accuracy", None, a) for v, accs in values.items()
-                for s, a in enumerate(accs)]
+    return [Record(f"{v}/s{s}", 10, "val_accuracy", None, a) for v, accs in values.items() for s, a in enumerate(accs)]
 
-    helped = T.verdict(recs({"scratch": [0.70, 0.71, 0.69], "finetune": [0.90, 0.91, 0.89]}))
-    assert helped.startswith("Transfer helped")
-    assert T.verdict(recs({"scratch": [0.7, 0.9, 0.8], "finetune": [0.85, 0.75, 0.8]})).startswith("No clear gain")
+
+def test_paired_difference_and_interval_against_a_direct_computation():
+    from scipy import stats
+
+    scratch, frozen = [0.80, 0.85, 0.78, 0.90], [0.75, 0.80, 0.76, 0.83]
+    d, mean, lo, hi = T.paired(_recs({"scratch": scratch, "frozen": frozen}), "frozen")
+    diffs = [f - s for f, s in zip(frozen, scratch, strict=True)]
+    ref = stats.ttest_rel(frozen, scratch).confidence_interval(0.95)  # scipy's own paired t interval
+    assert d == pytest.approx(diffs) and mean == pytest.approx(sum(diffs) / 4)
+    assert (lo, hi) == pytest.approx((ref.low, ref.high))
+
+
+def test_verdict_says_what_the_interval_says():
+    better = T.verdict(_recs({"scratch": [0.70, 0.71, 0.69], "finetune": [0.90, 0.92, 0.89]}))
+    assert better.startswith("finetune is better than scratch")
+    worse = T.verdict(_recs({"scratch": [0.90, 0.91, 0.89], "frozen": [0.80, 0.83, 0.80]}))
+    assert worse.startswith("frozen is worse than scratch")
+    unclear = T.verdict(_recs({"scratch": [0.7, 0.9, 0.8], "finetune": [0.85, 0.75, 0.8]}))
+    assert unclear.startswith("finetune is not clearly different from scratch")
+    assert "one seed" in T.verdict(_recs({"scratch": [0.7], "frozen": [0.8]}))
 
 
 def test_bad_options():

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+from scipy.stats import t as student_t
 
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
+from ..claims import Claim, Verdict
 from ..compare import interleave
 from ..config import ConfigError, Validated, param, project, same_as
 from ..data import Dataset, load_or_fallback, load_recorded
@@ -25,6 +27,7 @@ NAME = "transfer"
 VARIANTS = ("scratch", "frozen", "unfreeze", "finetune")
 HELD_OUT = {"digits": (8, 9), "mnist": (8, 9), "fashion_mnist": (5, 6)}  # B's classes (sandal, shirt)
 MODEL_A = "model_a"
+B_VAL_MIN, B_VAL_MAX = 200, 1000  # task B's validation images: one image is at most half a point
 
 
 def _build(variant: str, seed: int | None = None) -> str:
@@ -98,8 +101,13 @@ def split_tasks(data: Dataset, held_out: tuple[int, int]) -> tuple[Dataset, Data
     others = [c for c in range(data.n_classes) if c not in held_out]
     a = Dataset(f"{data.name}-A", *subset(data.x_train, data.y_train, others),
                 *subset(data.x_val, data.y_val, others), len(others))
-    b = Dataset(f"{data.name}-B", *subset(data.x_train, data.y_train, list(held_out)),
-                *subset(data.x_val, data.y_val, list(held_out)), 2)
+    # B's images from both splits are pooled, then a fixed validation set is set aside: large
+    # enough that one image is under half a point, the rest is the pool N is drawn from.
+    x_tr, y_tr = subset(data.x_train, data.y_train, list(held_out))
+    x_va, y_va = subset(data.x_val, data.y_val, list(held_out))
+    x, y = torch.cat([x_va, x_tr]), torch.cat([y_va, y_tr])
+    n_val = min(B_VAL_MAX, max(B_VAL_MIN, len(x) // 2))
+    b = Dataset(f"{data.name}-B", x[n_val:], y[n_val:], x[:n_val], y[:n_val], 2)
     return a, b
 
 
@@ -228,30 +236,67 @@ def final_accuracies(records: list[Record]) -> dict[str, dict[int, float]]:
     return out
 
 
-def verdict(records: list[Record]) -> str:
-    """One honest sentence: did transfer beat training from scratch by more than the spread?"""
+def paired(records: list[Record], variant: str) -> tuple[list[float], float, float, float] | None:
+    """Paired differences variant − scratch (same seed, same task-B sample) in validation accuracy:
+    (differences, mean, 95% interval low, high) by Student's t; None without two common seeds."""
     acc = final_accuracies(records)
-    if "scratch" not in acc or len(acc) < 2:
+    seeds = sorted(set(acc.get(variant, {})) & set(acc.get("scratch", {})))
+    if len(seeds) < 2:
+        return None
+    d = [acc[variant][s] - acc["scratch"][s] for s in seeds]
+    mean, sd = statistics.mean(d), statistics.stdev(d)
+    half = float(student_t.ppf(0.975, len(d) - 1)) * sd / math.sqrt(len(d))
+    return d, mean, mean - half, mean + half
+
+
+def verdict(records: list[Record]) -> str:
+    """One honest sentence per transfer variant: what the 95% interval of its paired difference
+    against scratch says (better, worse, or no clear difference)."""
+    acc = final_accuracies(records)
+    others = [v for v in acc if v != "scratch"]
+    if "scratch" not in acc or not others:
         return "Train `scratch` and at least one transfer variant to compare them."
+    if len(acc["scratch"]) < 2:
+        return "With one seed there is no interval: one seed cannot tell a real difference from luck, so use several."
+    parts = []
+    for v in others:
+        if (found := paired(records, v)) is None:
+            continue
+        d, mean, lo, hi = found
+        word = "better than" if lo > 0 else "worse than" if hi < 0 else "not clearly different from"
+        parts.append(f"{v} is {word} scratch: {mean:+.1%} on average over {len(d)} seeds "
+                     f"(95% interval {lo:+.1%} to {hi:+.1%})")
+    return "; ".join(parts) + "."
 
-    def mean_sd(v):
-        vals = list(acc[v].values())
-        return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
 
-    base, base_sd = mean_sd("scratch")
-    best = max((v for v in acc if v != "scratch"), key=lambda v: mean_sd(v)[0])
-    m, sd = mean_sd(best)
-    gain, spread = m - base, math.hypot(sd, base_sd)
-    seeds = len(acc[best])
-    if seeds < 2:
-        return (f"With one seed, {best} scores {m:.1%} against scratch's {base:.1%}; one seed cannot tell "
-                "a real gain from luck, so use several.")
-    if gain > spread:
-        return (f"Transfer helped: {best} averages {m:.1%} against scratch's {base:.1%} over {seeds} seeds, "
-                f"a gain of {gain:.1%}, more than the spread ({spread:.1%}).")
-    return (f"No clear gain: the best transfer variant, {best}, averages {m:.1%} against scratch's {base:.1%} "
-            f"over {seeds} seeds; the difference ({gain:+.1%}) is within the spread ({spread:.1%}).")
+def paired_claim(variant: str, below_zero: str):
+    """Claim about `variant` − scratch: its mean paired difference is below zero (`mean`), or the low
+    end of its 95% interval is (`low`: no clear gain)."""
+    def check(records):
+        if (found := paired(records, variant)) is None:
+            return None
+        d, mean, lo, hi = found
+        holds = (mean if below_zero == "mean" else lo) < 0
+        return Verdict(holds, f"{variant} − scratch: {mean:+.1%} on average over {len(d)} seeds "
+                              f"(95% interval {lo:+.1%} to {hi:+.1%}).")
+    return check
 
+
+def model_a_learns(above: float = 0.9):
+    """Claim: model A learns its source task (validation accuracy above `above`)."""
+    def check(records):
+        acc = [r.value for r in records if r.run == MODEL_A and r.metric == "val_accuracy"]
+        if not acc:
+            return None
+        return Verdict(acc[-1] > above, f"Model A ends at {acc[-1]:.0%} validation accuracy on its eight classes.")
+    return check
+
+
+CLAIMS = (
+    Claim("model-a-learns", "book-a-to-b", model_a_learns()),
+    Claim("frozen-worse-than-scratch", "book-a-to-b", paired_claim("frozen", "mean"), usually=True),
+    Claim("finetune-no-clear-gain", "book-a-to-b", paired_claim("finetune", "low")),
+)
 
 
 def progress(cfg: Config) -> int:
@@ -265,7 +310,7 @@ EXPERIMENT = Experiment(
     summary="Model A's lower layers reused for task B (frozen, unfrozen, fine-tuned) against scratch, over seeds.",
     config=Config, presets=PRESETS, run=run, runs=RUNS, check=check, progress=progress,
     metrics=("loss", "val_accuracy"),
-    smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40})
+    smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40}, claims=CLAIMS)
 
 
 @dataclass(frozen=True)
