@@ -42,12 +42,13 @@ class Claim:
 def config_of(experiment, claim: Claim, seed: int | None = None):
     """The config a claim is about, optionally with another seed."""
     cfg = experiment.configure(claim.preset) if claim.preset else experiment.config()
-    return cfg if seed is None else dataclasses.replace(cfg, seed=seed)
+    # a deterministic experiment (the 2-D surfaces) has no seed: every seed is the same run
+    return cfg if seed is None or not hasattr(cfg, "seed") else dataclasses.replace(cfg, seed=seed)
 
 
 def is_about(experiment, claim: Claim, cfg) -> bool:
     """Whether `cfg` is the claim's setup, whatever its seed."""
-    return dataclasses.replace(cfg, seed=0) == config_of(experiment, claim, 0)
+    return (dataclasses.replace(cfg, seed=0) if hasattr(cfg, "seed") else cfg) == config_of(experiment, claim, 0)
 
 
 def check_seeds(experiment, claims: Sequence[Claim], seeds: Iterable[int] = SEEDS):

@@ -19,7 +19,7 @@ CHARTS = [
     ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", "Dead units per layer", "dead fraction", [0, 1]),
               ("dead_fraction",)),
     ChartSpec(lambda df: charts.per_layer(df, "act_mean", "Mean activation per layer (bias shift)",
-                                          "mean activation"), ("act_mean",)),
+                                          "mean activation", zero=True), ("act_mean",)),
     ChartSpec(lambda df: charts.per_layer(df, "act_std", "Activation std per layer", "std"), ("act_std",)),
     ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", "Saturated units per layer",
                                           "saturated fraction", [0, 1]), ("saturated_fraction",)),

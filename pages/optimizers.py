@@ -8,7 +8,7 @@ from core.config import format_value, specs
 from core.experiments import optimizers as O
 from core.records import to_frame
 from core.surfaces import SURFACES, cells, distance_to_minimum
-from ui import charts, controls, lesson, nav
+from ui import charts, claims, controls, lesson, nav
 from ui.live import train_live
 from ui.page import run_section
 from ui.results import ChartSpec, show_result
@@ -53,7 +53,8 @@ def _set_start() -> None:
 
 
 SURFACE_CHARTS = [
-    ChartSpec(lambda df: charts.curves(df, ("loss",), "Loss against step", "loss", color="run"), ("loss", "diverged")),
+    ChartSpec(lambda df: charts.curves(df, ("loss",), "Loss against step (symmetric log)", "loss", color="run",
+                                       symlog=True), ("loss", "diverged")),
     ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",), "Effective step: distance moved per step",
                                        "distance", color="run", log=True), ("x", "y")),
 ]
@@ -61,6 +62,7 @@ SURFACE_CHARTS = [
 with surfaces_tab:
     lesson.show(LESSON.name, "surfaces")
     cfg = controls.config_controls(SURF)
+    claims.what_to_look_for(LESSON.name, SURF)
     speed = st.select_slider("Animation speed", list(SPEEDS), value="normal", key=f"{SURF.name}.speed",
                              help="How fast the paths are drawn; the computation itself takes well under a second.")
     if st.button("Train", type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
@@ -87,7 +89,9 @@ with surfaces_tab:
             "diverged": [n in diverged for n in final.run],
         }).sort_values("final loss", key=lambda s: s.astype(float))
         st.dataframe(table, hide_index=True)
-    lesson.show(LESSON.name, "surface_charts")
+        claims.checked(LESSON.name, SURF, shown)
+    with st.expander("What the charts show"):
+        lesson.show(LESSON.name, "surface_charts")
 
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
@@ -95,19 +99,25 @@ def _final(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Fair mode's sweep: each (optimizer, rate)'s last validation accuracy."""
-    sweep = df[(df["phase"] == "sweep") & (df["metric"] == "val_accuracy")].sort_values("step")
-    last = sweep.groupby("run", observed=True).tail(1)
-    return pd.DataFrame({"optimizer": last["optimizer"], "lr": last["lr"], "accuracy": last["value"]})
+    """Fair mode's sweep: each (optimizer, rate)'s last selection accuracy; a diverged rate scores 0."""
+    sweep = df[df["phase"] == "sweep"].sort_values("step")
+    diverged = set(sweep.loc[sweep["metric"] == "diverged", "run"].astype(str))
+    acc = sweep[sweep["metric"] == "val_accuracy"].groupby("run", observed=True).tail(1).set_index("run")["value"]
+    runs = sweep.drop_duplicates("run")
+    failed = [str(r) in diverged for r in runs["run"]]
+    return pd.DataFrame({"optimizer": runs["optimizer"].to_numpy(), "lr": runs["lr"].to_numpy(),
+                         "accuracy": [0.0 if f else float(acc.get(r, float("nan"))) for r, f in zip(runs["run"], failed,
+                                                                                                   strict=True)],
+                         "diverged": failed})
 
 
 NET_CHARTS = [
     ChartSpec(lambda df: charts.curves(_final(df), ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
-                                       "cross-entropy", color="run"), ("loss", "val_loss", "diverged")),
+                                       "cross-entropy (log)", color="run", log=True), ("loss", "val_loss", "diverged")),
     ChartSpec(lambda df: charts.curves(_final(df), ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
               ("val_accuracy", "diverged")),
     ChartSpec(lambda df: charts.curves(_final(df), ("lr",), "Learning rate", "learning rate", color="run"), ("lr",)),
-    ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy",)),
+    ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged")),
 ]
 RANGE_CHARTS = [ChartSpec(charts.loss_vs_lr, ("loss", "lr"))]
 SHARED = [f.name for f in specs(O.Network)]  # the LR range test trains the network tab's MLP
@@ -127,4 +137,5 @@ with net_tab:
                                     fixed={n: getattr(source, n) for n in SHARED})
     run_section(RANGE, rcfg if ncfg is not None else None, lambda _cfg: RANGE_CHARTS, label="LR range test",
                 help="Grow the learning rate exponentially while the MLP above trains, and watch the loss.")
-    lesson.show(LESSON.name, "net_charts")
+    with st.expander("How fair mode picks the rates"):
+        lesson.show(LESSON.name, "net_charts")

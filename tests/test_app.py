@@ -105,8 +105,10 @@ def test_page_records_equal_the_clis_at_the_default(name, tmp_path, cached_weigh
     for p, c in zip(page, cli, strict=True):
         if p[2] not in exp.timing_metrics:
             assert p[4] == c[4] or (math.isnan(p[4]) and math.isnan(c[4])), (p, c)
-    # every metric the page draws is in the CSV (a divergence is an event, not every run has one)
-    assert set(exp.metrics) - {"diverged"} <= {r[2] for r in cli}
+    # every metric the page draws is in the CSV, except those that depend on the settings: a
+    # divergence is an event, and units report saturation (sigmoid, tanh) or death (ReLU-like)
+    conditional = {"diverged", "saturated_fraction", "dead_fraction", "inactive_fraction"}
+    assert set(exp.metrics) - conditional <= {r[2] for r in cli}
 
 
 def test_preset_sets_the_controls_and_the_url():
@@ -169,3 +171,20 @@ def test_a_stored_run_is_drawn_from_its_own_config():
     titles = [str(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert any("Layer 2 (last hidden)" in t for t in titles) and not any("Layer 5 (last" in t for t in titles)
     assert any("depth=2" in c.value for c in at.caption)
+
+
+def test_claims_are_checked_on_the_readers_run():
+    at = _app({"preset": "relu-he"})
+    at.switch_page("pages/vanishing.py").run()
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception
+    text = "\n".join(m.value for m in at.markdown)
+    assert "The claims about these settings, checked on this run" in text
+    assert text.count("- ✓") >= 3 and "input layer's gradient norm is" in text  # evidence with numbers
+
+
+def test_a_run_off_every_preset_says_no_claim_is_about_it():
+    at = _app({"steps": "12", "depth": "3"})
+    at.switch_page("pages/vanishing.py").run()
+    at.button(key="vanishing.train").click().run()
+    assert any("No claim is about exactly these settings" in m.value for m in at.markdown)

@@ -7,7 +7,7 @@ import pytest
 from core.data import load
 from core.engine import TrainConfig, train
 from ui import charts
-from ui.live import LiveBuffers
+from ui.buffers import LiveBuffers
 
 BUILDERS = {
     "curves": lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "loss"),
@@ -66,3 +66,28 @@ def test_profile_is_log_y_and_bands_use_percentiles():
 def test_fractions_axis_is_zero_to_one():
     d = charts.fractions(_frame(6)).to_dict()
     assert d["encoding"]["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_heatmap_step_axis_is_quantitative_with_cells_to_the_next_probe():
+    d = charts.heatmap(_frame(40)).to_dict()
+    assert d["encoding"]["x"]["type"] == "quantitative" and d["encoding"]["x2"]["field"] == "step_end"
+    assert any(t.get("window") for t in d["transform"])
+
+
+def test_sweep_draws_diverged_rates_instead_of_dropping_them():
+    import pandas as pd
+
+    df = pd.DataFrame({"optimizer": ["adam", "adam"], "lr": [0.01, 1.0], "accuracy": [0.9, 0.0],
+                       "diverged": [False, True]})
+    d = charts.sweep(df).to_dict()
+    marks = [layer["mark"] for layer in d["layer"]]
+    assert {"type": "point", "shape": "cross", "size": 90, "filled": True} in marks
+    assert len(d["datasets"][next(iter(d["datasets"]))]) == 2  # both rates reach the chart
+
+
+def test_log_and_symlog_scales():
+    df = _frame(6)
+    assert charts.curves(df, ("loss",), "", "", log=True).to_dict()["layer"][0]["encoding"]["y"]["scale"] == {
+        "type": "log"}
+    assert charts.curves(df, ("loss",), "", "", symlog=True).to_dict()["layer"][0]["encoding"]["y"]["scale"] == {
+        "type": "symlog"}

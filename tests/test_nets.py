@@ -25,6 +25,7 @@ def _weights(init: str) -> torch.Tensor:
     ("he_uniform", 2 / FAN_IN),
     ("he_normal", 2 / FAN_IN),
     ("lecun_normal", 1 / FAN_IN),
+    ("standard", 1 / (3 * FAN_IN)),  # U[-a, a] has variance a²/3, a = 1/sqrt(fan_in)
 ])
 def test_init_variance_matches_formula(init, variance):
     w = _weights(init)
@@ -37,6 +38,11 @@ def test_xavier_uniform_bounds():
     w = _weights("xavier_uniform")
     assert w.abs().max().item() <= limit
     assert w.abs().max().item() > 0.99 * limit
+
+
+def test_standard_init_bounds_are_one_over_root_fan_in():
+    w = _weights("standard")
+    assert 0.99 / math.sqrt(FAN_IN) < w.abs().max().item() <= 1 / math.sqrt(FAN_IN)
 
 
 def test_orthogonal_and_zeros():

@@ -26,10 +26,11 @@ def _diverged_rule(base: alt.Chart) -> alt.Chart:
 
 
 def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
-           color: str = "metric", log: bool = False) -> alt.LayerChart:
-    """Metric against step, one line per series; a red rule marks divergence."""
+           color: str = "metric", log: bool = False, symlog: bool = False) -> alt.LayerChart:
+    """Metric against step, one line per series; a red rule marks divergence. `log` for values that
+    span decades; `symlog` where they also cross zero (a saddle's loss)."""
     base = alt.Chart(df)
-    scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+    scale = alt.Scale(type="log") if log else alt.Scale(type="symlog") if symlog else alt.Scale(zero=False)
     lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=y_title, scale=scale),
@@ -41,11 +42,16 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
 
 
 def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient norm by layer") -> alt.Chart:
-    """Layer × step heat map of a per-layer metric on a log colour scale (input layer at the bottom)."""
+    """Layer × step heat map of a per-layer metric on a log colour scale (input layer at the bottom);
+    the step axis is quantitative, each cell spanning from its probe to the next."""
     return alt.Chart(df).transform_filter(
         (alt.datum.metric == metric) & (alt.datum.value > 0)
+    ).transform_window(
+        next_step="lead(step)", groupby=["run", "layer"], sort=[alt.SortField("step")]
+    ).transform_calculate(
+        step_end="isValid(datum.next_step) ? datum.next_step : datum.step + 1"
     ).mark_rect().encode(
-        x=alt.X("step:O", title="step", axis=alt.Axis(labelOverlap=True, labelAngle=0)),
+        x=alt.X("step:Q", title="step"), x2="step_end:Q",
         y=alt.Y("layer:O", title="layer (1 = input side)", sort="descending"),
         color=alt.Color("value:Q", title=metric, scale=alt.Scale(type="log", scheme="viridis")),
         tooltip=["step:Q", "layer:O", alt.Tooltip("value:Q", format=".3g")],
@@ -129,9 +135,11 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
         facet=alt.Facet("label:N", title=None, sort=order, header=alt.Header(labelFontSize=12)), columns=columns)
 
 
-def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: list | None = None) -> alt.FacetChart:
-    """A per-layer metric over steps, one panel (row) per run, one line per layer (coloured input → output)."""
-    scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=False)
+def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: list | None = None,
+              zero: bool = False) -> alt.FacetChart:
+    """A per-layer metric over steps, one panel (row) per run, one line per layer (coloured input → output);
+    `zero` keeps zero on the axis (for a claim about closeness to zero)."""
+    scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=zero)
     return alt.Chart(df).transform_filter(alt.datum.metric == metric).mark_line().encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=y_title, scale=scale),
@@ -217,15 +225,19 @@ def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
     ).properties(height=HEIGHT)
 
 
-def sweep(df: pd.DataFrame) -> alt.Chart:
-    """Fair mode: each optimizer's final validation accuracy at each learning rate of the sweep."""
-    return alt.Chart(df, title="Fair mode: final validation accuracy per learning rate").mark_line(
-        point=True).encode(
+def sweep(df: pd.DataFrame) -> alt.LayerChart:
+    """Fair mode: each optimizer's final selection-split accuracy at each rate of the sweep; a rate
+    that diverged is drawn as a cross at zero, not dropped."""
+    base = alt.Chart(df, title="Fair mode: sweep accuracy per learning rate (× diverged)").encode(
         x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
-        y=alt.Y("accuracy:Q", title="validation accuracy", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("accuracy:Q", title="selection accuracy", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f")],
-    ).properties(height=HEIGHT)
+        tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f"),
+                 "diverged:N"],
+    )
+    lines = base.transform_filter("!datum.diverged").mark_line(point=True)
+    crosses = base.transform_filter("datum.diverged").mark_point(shape="cross", size=90, filled=True)
+    return (lines + crosses).properties(height=HEIGHT)
 
 
 def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy",

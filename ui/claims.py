@@ -22,27 +22,37 @@ def what_to_look_for(lesson: str, experiment: Experiment) -> None:
     """The claims as a list, each with the setup it is about; after a run they are checked."""
     if not experiment.claims:
         return
-    st.markdown("**What to look for.** Each claim is checked on your run after **Train**, and on five "
-                "seeds in the lab's tests:")
-    st.markdown("\n".join(f"- {_about(c)}: {_text(lesson, c)}" for c in experiment.claims))
+    with st.expander(f"What to look for: {len(experiment.claims)} claims, checked on your run after Train"):
+        st.markdown("Each claim is about one preset (pick it above) and is checked on your own run, and on five "
+                    "seeds in the lab's tests.")
+        st.markdown("\n".join(f"- {_about(c)}: {_text(lesson, c)}" for c in experiment.claims))
+
+
+def _line(lesson: str, claim, verdict, mine: bool) -> str:
+    if verdict is None:
+        mark, note = "–", "this run does not record what the claim measures."
+    else:
+        mark, note = ("✓" if verdict.holds else "✗"), verdict.evidence
+    where = "" if mine else f" *(about {_about(claim)})*"
+    return f"- {mark} {_text(lesson, claim)} — {note}{where}"
 
 
 def checked(lesson: str, experiment: Experiment, result) -> None:
-    """Each claim with ✓ or ✗ and the evidence measured on this run; a claim about other settings
-    says so (and still shows what this run measured, where it can)."""
+    """The claims about this run's settings with ✓ or ✗ and the evidence measured on it; the
+    others, measured on this run too, folded away and marked as being about other settings."""
     if not experiment.claims or not result.records or result.status == "unavailable":
         return
-    lines = []
-    for claim in experiment.claims:
-        verdict = claim.check(result.records)
-        mine = is_about(experiment, claim, result.config)
-        if verdict is None:
-            mark, note = "–", "this run does not record what the claim measures."
-        else:
-            mark, note = ("✓" if verdict.holds else "✗"), verdict.evidence
-        where = "" if mine else f" *(This claim is about {_about(claim)}; your settings differ.)*"
-        lines.append(f"- {mark} {_text(lesson, claim)} — {note}{where}")
+    rows = [(c, c.check(result.records), is_about(experiment, c, result.config)) for c in experiment.claims]
+    mine = [_line(lesson, c, v, True) for c, v, m in rows if m]
+    others = [_line(lesson, c, v, False) for c, v, m in rows if not m]
     with st.container(border=True):
-        st.markdown("**Checked on this run** (✓ holds, ✗ does not: a ✗ after you change a setting is "
-                    "information, not an error)")
-        st.markdown("\n".join(lines))
+        if mine:
+            st.markdown("**The claims about these settings, checked on this run** (✓ holds, ✗ does not)")
+            st.markdown("\n".join(mine))
+        else:
+            st.markdown("**No claim is about exactly these settings** (seed aside): pick a preset to check "
+                        "one. What each claim measures on this run is below; after a change, a ✗ is "
+                        "information, not an error.")
+        if others:
+            with st.expander(f"The other {len(others)} claims, measured on this run"):
+                st.markdown("\n".join(others))

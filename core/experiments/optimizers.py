@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import torch
 from torch.optim import lr_scheduler
 
+from ..claims import Claim, Verdict, last, values
 from ..compare import interleave
 from ..config import ConfigError, param, project, same_as
-from ..data import load_recorded
+from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames, single
 from ..optim import OPTIMIZERS, make_optimizer, make_schedule, step_schedule
 from ..records import Record
-from ..surfaces import SURFACES, loss
+from ..surfaces import SURFACES, distance_to_minimum, loss
 
 NAME = "optimizers"
 FAIR_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the learning rates every optimizer gets in fair mode
@@ -65,17 +66,127 @@ class Config(Optimizers):
 
 
 PRESETS: dict[str, dict] = {
-    # Plain GD zig-zags across the steep direction and crawls along the flat one; momentum doesn't.
-    "ravine": {"surface": "ravine", "optimizers": ("sgd", "momentum", "nesterov"), "lr": 0.3, "steps": 100,
+    # An elongated bowl: plain GD zig-zags across and crawls along; momentum and Nesterov arrive sooner.
+    "ravine": {"surface": "ravine", "optimizers": ("sgd", "momentum", "nesterov"), "lr": 0.3, "steps": 300,
                "start": (-9.0, 2.0)},
-    # AdaGrad's accumulated squares shrink its steps until it stalls; RMSProp forgets and keeps going.
-    "adagrad-stall": {"surface": "ravine", "optimizers": ("adagrad", "rmsprop"), "lr": 0.3, "steps": 300,
-                      "start": (-9.0, 2.0)},
+    # AdaGrad's accumulated squares shrink its steps; RMSProp forgets them and, at this fixed rate, circles.
+    "adagrad-rmsprop": {"surface": "ravine", "optimizers": ("adagrad", "rmsprop"), "lr": 0.3, "steps": 900,
+                        "start": (-9.0, 2.0)},
+    # A curved valley at a shared small rate: momentum follows it; Adam's steps are about the rate in size.
     "rosenbrock": {"surface": "rosenbrock", "optimizers": ("sgd", "momentum", "nesterov", "adam"),
                    "lr": 0.001, "steps": 500, "start": (-1.5, 2.5)},
     "saddle": {"surface": "saddle", "optimizers": ("sgd", "momentum", "rmsprop", "adam"), "lr": 0.05,
                "steps": 60, "start": (-1.5, 0.01)},
 }
+
+
+def _path(records, run: str) -> list[tuple[float, float]]:
+    xs, ys = values(records, "x", run), values(records, "y", run)
+    return [(xs[s], ys[s]) for s in sorted(xs) if s in ys]
+
+
+def _distances(records, run: str, surface: str) -> list[float]:
+    return [distance_to_minimum(surface, x, y) for x, y in _path(records, run)]
+
+
+def _steps(path) -> list[float]:
+    return [math.dist(a, b) for a, b in zip(path, path[1:], strict=False)]
+
+
+def arrives_sooner(surface: str, fast: tuple[str, ...], slow: str = "sgd", within: float = 0.01):
+    """Claim: each of `fast` gets within `within` of the minimum in fewer steps than `slow` (or `slow`
+    never does)."""
+    def check(records):
+        when = {}
+        for run in (*fast, slow):
+            d = _distances(records, run, surface)
+            if not d:
+                return None
+            when[run] = next((i for i, v in enumerate(d) if v < within), None)
+        said = ", ".join(f"{r} at step {w}" if w is not None else f"{r} never" for r, w in when.items())
+        holds = all(when[f] is not None and (when[slow] is None or when[f] < when[slow]) for f in fast)
+        return Verdict(holds, f"Within {within:g} of the minimum: {said}.")
+    return check
+
+
+def steps_shrink(run: str = "adagrad", factor: float = 20.0):
+    """Claim: `run`'s last step is under 1/factor of its first."""
+    def check(records):
+        steps = _steps(_path(records, run))
+        if len(steps) < 2:
+            return None
+        return Verdict(steps[-1] < steps[0] / factor,
+                       f"{run}: the first step moves {steps[0]:.3g}, the last {steps[-1]:.2g}.")
+    return check
+
+
+def circles(run: str = "rmsprop", surface: str = "ravine", window: int = 50, away: float = 0.1):
+    """Claim: over the last `window` steps `run` neither settles nor slows: every step is longer
+    than `away` and it stays more than `away` from the minimum."""
+    def check(records):
+        path = _path(records, run)
+        if len(path) <= window:
+            return None
+        d = _distances(records, run, surface)[-window:]
+        steps = _steps(path)[-window:]
+        return Verdict(min(d) > away and min(steps) > away,
+                       f"{run}, last {window} steps: {min(d):.2f}–{max(d):.2f} from the minimum, "
+                       f"each step at least {min(steps):.2f} long.")
+    return check
+
+
+def ends_closer(run: str, other: str, surface: str):
+    def check(records):
+        a, b = _distances(records, run, surface), _distances(records, other, surface)
+        if not a or not b:
+            return None
+        return Verdict(a[-1] < b[-1], f"At the end {run} is {a[-1]:.3g} from the minimum, {other} {b[-1]:.3g}.")
+    return check
+
+
+def near_and_far(surface: str, near: tuple[str, ...], far: str, within: float = 0.2, beyond: float = 1.0):
+    """Claim: `near` optimizers end within `within` of the minimum, `far` more than `beyond` away."""
+    def check(records):
+        d = {r: _distances(records, r, surface) for r in (*near, far)}
+        if not all(d.values()):
+            return None
+        holds = all(d[r][-1] < within for r in near) and d[far][-1] > beyond
+        return Verdict(holds, "At the end: " + ", ".join(f"{r} {v[-1]:.3g}" for r, v in d.items())
+                       + " from the minimum.")
+    return check
+
+
+def path_length(run: str = "adam", below: float = 1.0):
+    """Claim: `run`'s whole path is shorter than `below` (its steps are about the learning rate)."""
+    def check(records):
+        steps = _steps(_path(records, run))
+        if not steps:
+            return None
+        return Verdict(sum(steps) < below, f"{run} travels {sum(steps):.2f} in {len(steps)} steps; its largest step is "
+                                           f"{max(steps):.2g}.")
+    return check
+
+
+def lowest_loss(run: str):
+    def check(records):
+        final = {r.run: r.value for r in records if r.metric == "loss"}  # the last loss of each run
+        if run not in final:
+            return None
+        best = min(final, key=final.get)
+        return Verdict(best == run, "Final losses: " + ", ".join(f"{k} {v:.3g}" for k, v in final.items()) + ".")
+    return check
+
+
+SURFACE_CLAIMS = (
+    Claim("ravine-momentum-arrives-sooner", "ravine", arrives_sooner("ravine", ("momentum", "nesterov"))),
+    Claim("adagrad-steps-shrink", "adagrad-rmsprop", steps_shrink()),
+    Claim("rmsprop-circles", "adagrad-rmsprop", circles()),
+    Claim("adagrad-ends-closer", "adagrad-rmsprop", ends_closer("adagrad", "rmsprop", "ravine")),
+    Claim("rosenbrock-momentum-follows-the-valley", "rosenbrock",
+          near_and_far("rosenbrock", ("momentum", "nesterov"), "sgd")),
+    Claim("rosenbrock-adam-small-steps", "rosenbrock", path_length()),
+    Claim("saddle-momentum-escapes-fastest", "saddle", lowest_loss("momentum")),
+)
 
 SURFACE_RUNS = single("optimizer")
 
@@ -166,19 +277,26 @@ def best_lr(records: list[Record], run: str) -> tuple[float, float]:
     return (acc[-1], -val[-1]) if acc else (-1.0, -math.inf)
 
 
-def sweep_steps(cfg: NetConfig) -> int:
-    return max(20, cfg.steps // len(FAIR_GRID))
+def selection_split(data: Dataset) -> Dataset:
+    """Fair mode picks rates on a fifth of the training data, held out from the sweep's training, so
+    the validation split stays unseen until the final runs report on it."""
+    n = len(data.x_train) - len(data.x_train) // 5
+    return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
+                               x_val=data.x_train[n:], y_val=data.y_train[n:])
 
 
 def run_net(cfg: NetConfig) -> Iterator[Record]:
     """The MLP trained by each optimizer (run = optimizer). With `fair`, first a sweep (runs
-    `name@lrX`), then each at its best rate; every final run starts with a `chosen_lr` record."""
+    `name@lrX`) with the final runs' step budget, scored on a selection split carved from the
+    training data; then each optimizer at its best rate, reported on the validation split. Every
+    final run starts with a `chosen_lr` record."""
     data, notes = load_recorded(cfg.dataset, cfg.seed)
     yield from notes
     lrs = {name: cfg.lr for name in cfg.optimizers}
     if cfg.fair:
-        n = sweep_steps(cfg)
-        runs = {NET_RUNS.build(o, lr): train(net_config(cfg, o, lr, n, cfg.eval_every), data, NET_RUNS.build(o, lr))
+        pick = selection_split(data)
+        runs = {NET_RUNS.build(o, lr): train(net_config(cfg, o, lr, cfg.steps, cfg.eval_every), pick,
+                                             NET_RUNS.build(o, lr))
                 for o in cfg.optimizers for lr in FAIR_GRID}
         swept = []
         for r in interleave(runs):
@@ -236,13 +354,48 @@ SURFACE_EXPERIMENT = Experiment(
     name=NAME, title="Optimizers on 2-D loss surfaces",
     summary="torch.optim optimizers racing across a 2-D loss surface from one start point.",
     config=Config, presets=PRESETS, run=trajectories, runs=SURFACE_RUNS, metrics=("loss", "x", "y", "diverged"),
-    smoke={"steps": 30})
+    smoke={"steps": 30}, claims=SURFACE_CLAIMS)
+
+def _final_acc(records, run: str) -> float | None:
+    return last(records, "val_accuracy", run)
+
+
+def adam_behind(other: str = "momentum"):
+    """Claim: at the shared rate Adam ends below `other` in validation accuracy."""
+    def check(records):
+        a, b = _final_acc(records, "adam"), _final_acc(records, other)
+        if a is None or b is None:
+            return None
+        return Verdict(a < b, f"Validation accuracy at the end: adam {a:.1%}, {other} {b:.1%}.")
+    return check
+
+
+def adam_catches_up(within: float = 0.05):
+    """Claim: in fair mode Adam's rate comes from the sweep below the shared default, and it ends
+    within `within` of the best optimizer."""
+    def check(records):
+        acc = {o: _final_acc(records, o) for o in {r.run for r in records if r.metric == "chosen_lr"}}
+        chosen = {r.run: r.value for r in records if r.metric == "chosen_lr"}
+        if "adam" not in acc or acc["adam"] is None:
+            return None
+        best = max(acc, key=lambda o: acc[o] or 0)
+        return Verdict(acc["adam"] >= acc[best] - within and chosen["adam"] < NetConfig().lr,
+                       f"Adam's rate from the sweep is {chosen['adam']:g}; it ends at {acc['adam']:.1%}, "
+                       f"the best ({best}) at {acc[best]:.1%}.")
+    return check
+
+
+NET_PRESETS = {"fair": {"fair": True}}
+NET_CLAIMS = (
+    Claim("adam-behind-at-the-shared-rate", None, adam_behind()),
+    Claim("fair-adam-catches-up", "fair", adam_catches_up(), usually=True),
+)
 
 NET_EXPERIMENT = Experiment(
     name="optimizers-net", title="Optimizers on a real network",
     summary="The same MLP trained by each optimizer; fair mode sweeps learning rates and picks each one's best.",
-    config=NetConfig, run=run_net, runs=NET_RUNS,
-    progress=lambda cfg: cfg.steps if not cfg.fair else max(cfg.steps, sweep_steps(cfg)),
+    config=NetConfig, run=run_net, runs=NET_RUNS, presets=NET_PRESETS, claims=NET_CLAIMS,
+    progress=lambda cfg: cfg.steps,
     metrics=("loss", "val_loss", "val_accuracy", "lr", "diverged", "chosen_lr"),
     smoke={"optimizers": ("sgd", "adam"), "steps": 10, "depth": 2})
 
