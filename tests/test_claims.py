@@ -97,3 +97,14 @@ def test_claim_words_state_no_number_beyond_what_is_checked():
         for claim in exp.claims:
             text = sections(lesson_of(exp).name)[f"claim-{claim.id}"]
             assert len(re.split(r"(?<=[.!?])\s", text.strip())) <= 2, claim.id
+
+
+@pytest.mark.slow
+def test_surface_claims_do_not_depend_on_where_the_run_is_cut():
+    """Each optimizer-surface claim holds at three times its preset's steps too (the surfaces are
+    deterministic, so one run each)."""
+    exp = experiments()["optimizers"]
+    for claim in exp.claims:
+        cfg = dataclasses.replace(exp.configure(claim.preset), steps=3 * exp.configure(claim.preset).steps)
+        verdict = claim.check(list(exp.run(cfg)))
+        assert verdict is not None and verdict.holds, (claim.id, verdict)
