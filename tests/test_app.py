@@ -188,3 +188,20 @@ def test_a_run_off_every_preset_says_no_claim_is_about_it():
     at.switch_page("pages/vanishing.py").run()
     at.button(key="vanishing.train").click().run()
     assert any("No claim is about exactly these settings" in m.value for m in at.markdown)
+
+
+def test_one_run_diverging_in_a_comparison_is_named_not_the_whole_result():
+    at = _app({"preset": "bn-bad-init", "steps": "30"})
+    at.switch_page("pages/batchnorm.py").run()
+    at.button(key="batchnorm.train").click().run()
+    assert not at.exception
+    assert at.session_state["batchnorm"].status == "finished"
+    assert any("1 of 2 runs diverged" in w.value and "no_bn" in w.value for w in at.warning)
+
+
+def test_a_single_run_that_diverges_is_a_diverged_result():
+    at = _app({"activation": "relu", "init": "normal", "lr": "10", "steps": "20", "depth": "3"})
+    at.switch_page("pages/vanishing.py").run()
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception and at.session_state["vanishing"].status == "diverged"
+    assert any("diverged at step" in e.value for e in at.error)

@@ -67,10 +67,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                         time.sleep(pace)
             result.records.append(r)
             buffers.add(r)
-            if r.metric == "diverged":
-                result.status = "diverged"
-        if result.status == "running":
-            result.status = "finished"
+        result.status = "diverged" if result.diverged_runs and result.diverged_runs == result.runs else "finished"
     except Unavailable as exc:  # a download it needs failed: a situation, not a crash
         result.status, result.message = "unavailable", str(exc)
     finally:

@@ -30,6 +30,15 @@ class RunResult:
     def last_step(self) -> int:
         return max((r.step for r in self.records), default=0)
 
+    @property
+    def runs(self) -> list[str]:
+        """The runs this result holds, in order (experiment-wide note records aside)."""
+        return list(dict.fromkeys(r.run for r in self.records if r.run))
+
+    @property
+    def diverged_runs(self) -> list[str]:
+        return list(dict.fromkeys(r.run for r in self.records if r.metric == "diverged"))
+
 
 @dataclass(frozen=True)
 class ChartSpec:
@@ -83,6 +92,9 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                     "the red rule marks it. That is a result, not an error.",
     }[result.status]
     (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
+    if result.status != "diverged" and (gone := result.diverged_runs):
+        st.warning(f"{len(gone)} of {len(result.runs)} runs diverged (the red rule marks each): "
+                   f"{', '.join(gone)}. That is a result, not an error.")
     st.caption(f"Settings of this run: {describe(result.config)}")
     charts = charts_for(result.config)
     draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
