@@ -75,7 +75,7 @@ def test_every_experiment_trains_and_draws_in_the_browser(page, server, name):
     page.get_by_role("heading", name=PAGES[lesson.name]).wait_for(timeout=60_000)
     if name in TABS:
         page.get_by_role("tab", name=TABS[name]).click()
-    button = page.locator(f".st-key-{name}-train button").first
+    button = page.locator(f".st-key-{name}-train button").filter(visible=True).first
     button.scroll_into_view_if_needed()
     button.click()
     page.get_by_text("Finished").first.wait_for(timeout=90_000)
@@ -87,7 +87,7 @@ def test_every_experiment_trains_and_draws_in_the_browser(page, server, name):
 def test_cnn_offline_is_a_message_in_the_browser(page, server):
     page.goto(f"{server}/transfer?transfer-cnn.steps=2")
     page.get_by_role("heading", name=PAGES["transfer"]).wait_for(timeout=60_000)
-    button = page.locator(".st-key-transfer-cnn-train button").first
+    button = page.locator(".st-key-transfer-cnn-train button").filter(visible=True).first
     button.scroll_into_view_if_needed()
     button.click()
     page.get_by_text("could not be downloaded").wait_for(timeout=90_000)
