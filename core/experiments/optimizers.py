@@ -385,10 +385,23 @@ def adam_catches_up(within: float = 0.05):
     return check
 
 
+def ends_near_best(run: str, within: float):
+    """Claim: `run` ends within `within` of the best optimizer's validation accuracy."""
+    def check(records):
+        acc = {o: _final_acc(records, o) for o in {r.run for r in records if r.metric == "chosen_lr"}}
+        if acc.get(run) is None:
+            return None
+        best = max(acc, key=lambda o: acc[o] or 0)
+        return Verdict(acc[run] >= acc[best] - within,
+                       f"{run} ends at {acc[run]:.1%}; the best ({best}) at {acc[best]:.1%}.")
+    return check
+
+
 NET_PRESETS = {"fair": {"fair": True}}
 NET_CLAIMS = (
     Claim("adam-behind-at-the-shared-rate", None, adam_behind()),
     Claim("fair-adam-catches-up", "fair", adam_catches_up(), usually=True),
+    Claim("fair-adagrad-does-not-stall-here", "fair", ends_near_best("adagrad", 0.04)),
 )
 
 NET_EXPERIMENT = Experiment(
