@@ -205,3 +205,10 @@ def test_a_single_run_that_diverges_is_a_diverged_result():
     at.button(key="vanishing.train").click().run()
     assert not at.exception and at.session_state["vanishing"].status == "diverged"
     assert any("diverged at step" in e.value for e in at.error)
+
+
+def test_tracebacks_never_reach_a_visitor():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] in ("type", "none")
