@@ -85,5 +85,10 @@ def last(records: Iterable[Record], metric: str, run: str | None = None) -> floa
     return found[max(found)] if found else None
 
 
+def between(value: float, low: float | None = None, high: float | None = None) -> bool:
+    """Whether `value` lies above `low` and below `high` (a missing bound is no bound)."""
+    return (low is None or value > low) and (high is None or value < high)
+
+
 def diverged(records: Iterable[Record], run: str | None = None) -> bool:
     return any(r.metric == "diverged" and (run is None or r.run == run) for r in records)

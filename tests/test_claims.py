@@ -108,3 +108,10 @@ def test_surface_claims_do_not_depend_on_where_the_run_is_cut():
         cfg = dataclasses.replace(exp.configure(claim.preset), steps=3 * exp.configure(claim.preset).steps)
         verdict = claim.check(list(exp.run(cfg)))
         assert verdict is not None and verdict.holds, (claim.id, verdict)
+
+
+def test_between_treats_a_missing_bound_as_none():
+    from core.claims import between
+
+    assert between(0.5, 0.1, 0.9) and between(5.0, low=1.0) and between(-5.0, high=1.0)
+    assert not between(0.1, 0.1, 0.9) and not between(0.95, high=0.9)

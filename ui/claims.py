@@ -42,7 +42,10 @@ def checked(lesson: str, experiment: Experiment, result) -> None:
     others, measured on this run too, folded away and marked as being about other settings."""
     if not experiment.claims or not result.records or result.status == "unavailable":
         return
-    rows = [(c, c.check(result.records), is_about(experiment, c, result.config)) for c in experiment.claims]
+    if result.verdicts is None:  # a finished run's records are fixed: check once, not on every rerun
+        result.verdicts = [(c, c.check(result.records), is_about(experiment, c, result.config))
+                           for c in experiment.claims]
+    rows = result.verdicts
     mine = [_line(lesson, c, v, True) for c, v, m in rows if m]
     others = [_line(lesson, c, v, False) for c, v, m in rows if not m]
     with st.container(border=True):

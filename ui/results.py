@@ -25,6 +25,7 @@ class RunResult:
     status: str = "running"  # running | finished | stopped | diverged | unavailable
     seconds: float = 0.0
     message: str = ""  # why an unavailable run could not start
+    verdicts: list | None = None  # the claims checked on this run, once (the records no longer change)
 
     @property
     def last_step(self) -> int:

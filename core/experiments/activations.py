@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..claims import Claim, Verdict, probe_steps, values
+from ..claims import Claim, Verdict, between, probe_steps, values
 from ..compare import interleave
 from ..config import ConfigError, param, project, same_as
 from ..data import load_recorded
@@ -129,7 +129,7 @@ def top_std(run: str, low: float | None = None, high: float | None = None, when:
         stds = [(s, _layers(records, run, "act_std", s)) for s in chosen]
         top = max(stds[0][1])
         found = [v[top] for _, v in stds]
-        holds = all((low is None or v > low) and (high is None or v < high) for v in found)
+        holds = all(between(v, low, high) for v in found)
         said = " and ".join(f"{v:.2g} at step {s}" for (s, _), v in zip(stds, found, strict=True))
         return Verdict(holds, f"{run}: hidden layer {top}'s activations have a standard deviation of {said}.")
     return check

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from ..claims import Claim, Verdict, diverged, last, values
+from ..claims import Claim, Verdict, between, diverged, last, values
 from ..compare import interleave
 from ..config import param, project, same_as
 from ..data import Dataset, load_recorded
@@ -190,7 +190,7 @@ def ends(run: str, low: float | None = None, high: float | None = None, or_diver
         acc = last(records, "val_accuracy", run)
         if acc is None:
             return None
-        holds = (low is None or acc > low) and (high is None or acc < high)
+        holds = between(acc, low, high)
         return Verdict(holds, f"{run} ends at {acc:.0%} validation accuracy.")
     return check
 

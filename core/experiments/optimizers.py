@@ -356,44 +356,40 @@ SURFACE_EXPERIMENT = Experiment(
     config=Config, presets=PRESETS, run=trajectories, runs=SURFACE_RUNS, metrics=("loss", "x", "y", "diverged"),
     smoke={"steps": 30}, claims=SURFACE_CLAIMS)
 
-def _final_acc(records, run: str) -> float | None:
-    return last(records, "val_accuracy", run)
-
-
 def adam_behind(other: str = "momentum"):
     """Claim: at the shared rate Adam ends below `other` in validation accuracy."""
     def check(records):
-        a, b = _final_acc(records, "adam"), _final_acc(records, other)
+        a, b = last(records, "val_accuracy", "adam"), last(records, "val_accuracy", other)
         if a is None or b is None:
             return None
         return Verdict(a < b, f"Validation accuracy at the end: adam {a:.1%}, {other} {b:.1%}.")
     return check
 
 
-def adam_catches_up(within: float = 0.05):
-    """Claim: in fair mode Adam's rate comes from the sweep below the shared default, and it ends
-    within `within` of the best optimizer."""
+def ends_near_best(run: str, within: float):
+    """Claim: `run` ends within `within` of the best final run's validation accuracy."""
     def check(records):
-        acc = {o: _final_acc(records, o) for o in {r.run for r in records if r.metric == "chosen_lr"}}
-        chosen = {r.run: r.value for r in records if r.metric == "chosen_lr"}
-        if "adam" not in acc or acc["adam"] is None:
+        finals = {r.run for r in records if r.metric == "chosen_lr"}  # one per final run
+        acc = {o: a for o in finals if (a := last(records, "val_accuracy", o)) is not None}
+        if run not in acc:
             return None
-        best = max(acc, key=lambda o: acc[o] or 0)
-        return Verdict(acc["adam"] >= acc[best] - within and chosen["adam"] < NetConfig().lr,
-                       f"Adam's rate from the sweep is {chosen['adam']:g}; it ends at {acc['adam']:.1%}, "
-                       f"the best ({best}) at {acc[best]:.1%}.")
+        best = max(acc, key=acc.get)
+        return Verdict(acc[run] >= acc[best] - within,
+                       f"{run} ends at {acc[run]:.1%}; the best ({best}) at {acc[best]:.1%}.")
     return check
 
 
-def ends_near_best(run: str, within: float):
-    """Claim: `run` ends within `within` of the best optimizer's validation accuracy."""
+def adam_catches_up(within: float = 0.05):
+    """Claim: in fair mode Adam's rate from the sweep is below the shared default, and it ends
+    within `within` of the best optimizer."""
+    near = ends_near_best("adam", within)
+
     def check(records):
-        acc = {o: _final_acc(records, o) for o in {r.run for r in records if r.metric == "chosen_lr"}}
-        if acc.get(run) is None:
+        if (verdict := near(records)) is None:
             return None
-        best = max(acc, key=lambda o: acc[o] or 0)
-        return Verdict(acc[run] >= acc[best] - within,
-                       f"{run} ends at {acc[run]:.1%}; the best ({best}) at {acc[best]:.1%}.")
+        chosen = last(records, "chosen_lr", "adam")
+        return Verdict(verdict.holds and chosen < NetConfig().lr,
+                       f"Adam's rate from the sweep is {chosen:g}; {verdict.evidence}")
     return check
 
 

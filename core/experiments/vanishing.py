@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..claims import Claim, Verdict, last, values
+from ..claims import Claim, Verdict, between, last, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames
@@ -58,7 +58,7 @@ def gradient_ratio(low: float | None = None, high: float | None = None) -> Calla
         if (found := _grad_ratio(records)) is None:
             return None
         ratio, layers = found
-        holds = (low is None or ratio > low) and (high is None or ratio < high)
+        holds = between(ratio, low, high)
         return Verdict(holds, f"At step 1 the input layer's gradient norm is {ratio:.2g} × the output layer's "
                               f"(layer {layers}).")
     return check
@@ -69,7 +69,7 @@ def accuracy(low: float | None = None, high: float | None = None) -> Callable:
     def check(records):
         if (acc := last(records, "val_accuracy")) is None:
             return None
-        holds = (low is None or acc > low) and (high is None or acc < high)
+        holds = between(acc, low, high)
         return Verdict(holds, f"Validation accuracy ends at {acc:.0%} after {max(values(records, 'val_accuracy')):,} "
                               "steps (chance is 10%).")
     return check
@@ -83,7 +83,7 @@ def percentile_reach(low: float | None = None, high: float | None = None) -> Cal
         if not band:
             return None
         reach = max(band)
-        holds = (low is None or reach > low) and (high is None or reach < high)
+        holds = between(reach, low, high)
         return Verdict(holds, f"At step 1 the 15th–85th percentile band of the activation inputs reaches ±{reach:.2g}.")
     return check
 
@@ -108,7 +108,7 @@ def signal_fades(low: float | None = None, high: float | None = None) -> Callabl
         if len(std) < 2 or std[1] == 0:
             return None
         ratio = std[max(std)] / std[1]
-        holds = (low is None or ratio > low) and (high is None or ratio < high)
+        holds = between(ratio, low, high)
         return Verdict(holds, f"At step 1 the activations of hidden layer {max(std)} have {ratio:.2g} × the standard "
                               "deviation of layer 1's.")
     return check
