@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,37 @@ class ConfigError(ValueError):
         self.option = option
         self.message = message
         self.related = related  # the other fields of a cross-field check
+
+
+MAX_TEXT = 200  # longest option text accepted (a URL or CLI value); longer is refused, not parsed
+MAX_NUMBER_TEXT = 40  # longest number accepted: enough for any float, and no 400-digit integers
+SHOWN = 80  # user text echoed in a message is cut to this many characters
+_INT = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: no 1_0, no Arabic-Indic digits
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def shown(text) -> str:
+    """User text as a message quotes it: cut to SHOWN characters, quoted as a Python literal."""
+    text = str(text)
+    return repr(text if len(text) <= SHOWN else text[:SHOWN] + "…")
+
+
+def shown_value(value) -> str:
+    """A value as a message quotes it, safe for huge integers (no float conversion, no 4300-digit limit)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return format_value(value)
+
+
+def number(text: str, kind: type):
+    """Parse one number exactly as the CLI and URLs accept it, or raise ValueError: ASCII digits only,
+    at most MAX_NUMBER_TEXT characters; `kind` int takes whole numbers only, float takes decimals and
+    exponents (not inf or nan)."""
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueError(f"too long ({len(text)} characters)")
+    if not (_INT if kind is int else _FLOAT).fullmatch(text):
+        raise ValueError("not a number")
+    return int(text) if kind is int else float(text)
 
 
 def param(default, help: str, *, choices=None, lo=None, hi=None, label=None, log=False, advanced=False):
@@ -47,23 +79,32 @@ def allowed(f: dataclasses.Field) -> str:
         return "one of " + ", ".join(format_value(c) for c in m["choices"])
     if isinstance(f.default, bool):
         return "true or false"
+    kind = _item_type(f)
+    what = "a whole number" if kind is int else "a number" if kind is float else "a value"
     if m["lo"] is not None and m["hi"] is not None:
-        return f"between {m['lo']:g} and {m['hi']:g}"
+        return f"{what} between {m['lo']:g} and {m['hi']:g}"
     if m["lo"] is not None:
-        return f"at least {m['lo']:g}"
-    return "a value"
+        return f"{what} of at least {m['lo']:g}"
+    return what
+
+
+def _item_type(f: dataclasses.Field) -> type:
+    """The type of a field's values (a tuple field's items share its default's type)."""
+    if isinstance(f.default, tuple):
+        return type(f.default[0]) if f.default else str
+    return type(f.default)
 
 
 def _check_one(f: dataclasses.Field, value) -> None:
     m = f.metadata
     if m["choices"] and value not in m["choices"]:
-        raise ConfigError(f.name, f"must be {allowed(f)} (got {value!r})")
+        raise ConfigError(f.name, f"must be {allowed(f)} (got {shown(shown_value(value))})")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f.name, f"must be a finite number (got {value!r})")
-        lo, hi = m["lo"], m["hi"]
+        lo, hi = m["lo"], m["hi"]  # int-to-float comparisons are exact in Python, at any size
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f.name, f"must be {allowed(f)} (got {value:g})")
+            raise ConfigError(f.name, f"must be {allowed(f)} (got {shown_value(value)})")
 
 
 def validate(cfg) -> None:
@@ -83,22 +124,24 @@ def parse(f: dataclasses.Field, text: str):
     """Turn one string (CLI or URL) into the field's type, or raise ConfigError."""
     kind = type(f.default)
     text = str(text).strip()
+    if len(text) > MAX_TEXT:
+        raise ConfigError(f.name, f"is too long ({len(text):,} characters; at most {MAX_TEXT}) — "
+                          f"it must be {allowed(f)}")
     try:
         if kind is bool:
             low = text.lower()
             if low not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                 raise ValueError
             return low in ("1", "true", "yes", "on")
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return float(text)
+        if kind in (int, float):
+            return number(text, kind)
         if kind is tuple:
-            item = type(f.default[0]) if f.default else str  # a tuple field's items share its default's type
-            return tuple(item(s.strip()) for s in text.split(",") if s.strip())
+            item = _item_type(f)
+            convert = (lambda s: number(s, item)) if item in (int, float) else item
+            return tuple(convert(s.strip()) for s in text.split(",") if s.strip())
         return text
     except ValueError:
-        raise ConfigError(f.name, f"must be {allowed(f)} (got {text!r})") from None
+        raise ConfigError(f.name, f"must be {allowed(f)} (got {shown(text)})") from None
 
 
 def format_value(value) -> str:

@@ -42,9 +42,17 @@ def test_preset_then_override(tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--depth", "500"], "--depth must be between 1 and 100"),
+    (["--depth", "500"], "--depth must be a whole number between 1 and 100 (got 500)"),
+    (["--steps", "3.5"], "--steps must be a whole number between 1 and 100000 (got '3.5')"),
+    (["--steps", "1" + "0" * 400], "--steps is too long (401 characters; at most 200)"),
+    (["--depth", "1" + "0" * 30], "--depth must be a whole number between 1 and 100"),
+    (["--depth", "1_0"], "--depth must be a whole number"),
+    (["--depth", "\u0665"], "--depth must be a whole number"),  # Arabic-Indic five
+    (["--lr", "inf"], "--lr must be a number between"),
+    (["--depth", "5", "--depth", "6"], "--depth was given more than once"),
+    (["--dept", "5"], "unrecognized arguments: --dept"),  # no prefix matching
     (["--activation", "swish2"], "--activation must be one of sigmoid"),
-    (["--lr", "fast"], "--lr must be between"),
+    (["--lr", "fast"], "--lr must be a number between"),
     (["--batch-norm", "middle"], "--batch-norm must be one of none, before, after"),
     (["--preset", "nope"], "--preset"),
     (["--bogus", "1"], "unrecognized arguments: --bogus"),

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from core.config import ConfigError, apply_preset, format_value, from_query, label, parse, specs, to_query
+from core.config import ConfigError, apply_preset, format_value, from_query, label, parse, shown, specs, to_query
 from core.experiment import Experiment
+
+from .safe import plain
 
 CUSTOM = "(custom)"
 
@@ -30,7 +32,25 @@ def read_query(experiment: Experiment, query: Mapping[str, str], ns: str = "") -
     and one message per ignored parameter naming it; the rest of the URL still applies."""
     mine = namespaced(query, ns)
     cfg, preset, errors = from_query(experiment.config, experiment.presets, mine, experiment.check)
-    return cfg, preset or CUSTOM, [f"{name}={mine.get(name, '')!r}: {message}" for name, message in errors]
+    return cfg, preset or CUSTOM, [_ignored(name, mine.get(name, ""), message) for name, message in errors]
+
+
+def _ignored(name: str, value: str, message: str) -> str:
+    return f"{name}={shown(value)}: {message}"  # name is a field's (only known parameters are checked)
+
+
+def url_query() -> tuple[dict[str, str], list[str]]:
+    """The page's query parameters, and a message for each one given more than once (those are
+    dropped: which of them the sender meant cannot be known)."""
+    params = st.query_params
+    single, repeated = {}, []
+    for key in params:
+        values = params.get_all(key)
+        if len(values) == 1:
+            single[key] = values[0]
+        else:
+            repeated.append(f"{shown(key)} was given {len(values)} times; none of them is used")
+    return single, repeated
 
 
 def _widget(f: dataclasses.Field, key: str, container) -> None:
@@ -94,11 +114,12 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
     """`config_controls` for any validated Config class (a group of settings that is not an experiment)."""
     presets, fixed = presets or {}, dict(fixed or {})
     if f"{prefix}.preset" not in st.session_state:
-        mine = namespaced(st.query_params.to_dict(), ns)
+        query, repeated = url_query()
+        mine = namespaced(query, ns)
         cfg, preset, errors = from_query(cls, presets, mine, check)
-        for name, message in errors:
-            st.warning(f"Ignored a URL parameter — {name}={mine.get(name, '')!r}: {message}. "
-                       "The rest of the link applies.")
+        problems = [_ignored(name, mine.get(name, ""), message) for name, message in errors]
+        for problem in problems + (repeated if not ns else []):
+            st.warning(plain(f"Ignored a URL parameter — {problem}. The rest of the link applies."))
         st.session_state[f"{prefix}.preset"] = preset or CUSTOM
         for f in specs(cls):
             _set(prefix, f, getattr(cfg, f.name))
@@ -120,7 +141,7 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
         if check is not None:
             check(cfg)
     except ConfigError as exc:
-        st.error(f"{label(next(f for f in specs(cls) if f.name == exc.option))}: {exc.message}")
+        st.error(plain(f"{label(next(f for f in specs(cls) if f.name == exc.option))}: {exc.message}"))
         return None
     preset = st.session_state[f"{prefix}.preset"]
     query = to_query(cfg, presets, preset if preset != CUSTOM else None)
