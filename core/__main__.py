@@ -10,7 +10,11 @@ get is one line and exit code 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 from .claims import SEEDS, check_seeds
 from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
@@ -21,11 +25,31 @@ from .records import write_csv
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but errors are a single line on stderr and exit code 2."""
+    """argparse, but errors are a single line on stderr and exit code 2, an option's name must be
+    spelt out (`--batch-size` is not taken for `--batch-sizes`), and no option may be given twice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def add_argument(self, *args, **kwargs):
+        if args and args[0].startswith("--") and kwargs.get("action") is None:
+            kwargs["action"] = Once
+        return super().add_argument(*args, **kwargs)
 
     def error(self, message: str):
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(2)
+
+
+class Once(argparse._StoreAction):
+    """Store an option's value, refusing a second one (argparse would keep the last silently)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = getattr(namespace, "_given", set())
+        if self.dest in seen:
+            parser.error(f"{option_string} was given more than once")
+        namespace._given = seen | {self.dest}
+        super().__call__(parser, namespace, values, option_string)
 
 
 def option(name: str) -> str:
@@ -134,18 +158,70 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     records: list = []
     try:
-        if out == "-":
+        partial = None if out == "-" else open_partial(out)  # a bad --out fails now, before any training
+    except OSError as exc:
+        sys.stderr.write(f"error: --out {out}: {exc.strerror or exc}\n")
+        return 2
+    try:
+        if partial is None:
             n = write_csv(_kept(experiment.run(cfg), records), sys.stdout)
         else:
-            with open(out, "w", newline="") as fh:
+            with partial.file as fh:
                 n = write_csv(_kept(experiment.run(cfg), records), fh)
+            partial.commit()
     except Unavailable as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1
+    except ConfigError as exc:  # a check only the loaded data could make (after a fallback)
+        sys.stderr.write(f"error: {option(exc.option)} {exc.message}\n")
+        return 2
+    except KeyboardInterrupt:
+        kept = "standard output has the records so far" if partial is None else f"{out} is as it was"
+        sys.stderr.write(f"interrupted: {kept}\n")
+        return 130
+    except BrokenPipeError:  # `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # a late write error (disk full): the old file stays
+        sys.stderr.write(f"error: could not write {out}: {exc.strerror or exc}\n")
+        return 1
+    finally:
+        if partial is not None:
+            partial.discard()
     for note in experiment.notes(records, cfg):
         sys.stderr.write(f"note: {note}\n")
     sys.stderr.write(f"{experiment.name}: wrote {n} records to {out}\n")
     return 0
+
+
+class Partial:
+    """A CSV being written next to its final name, moved over it only when complete, so an
+    interrupted or failed run leaves the old file as it was and no half-written one."""
+
+    def __init__(self, out: str):
+        target = Path(out)
+        if target.is_dir():
+            raise IsADirectoryError(21, "is a folder, not a file")
+        folder = target.parent
+        if not folder.is_dir():
+            raise FileNotFoundError(2, f"the folder {folder} does not exist")
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+        self.file = os.fdopen(fd, "w", newline="")
+        self.target, self.done = target, False
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.target)
+        self.done = True
+
+    def discard(self) -> None:
+        if not self.done:
+            self.file.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp)
+
+
+def open_partial(out: str) -> Partial:
+    return Partial(out)
 
 
 def _kept(records, into: list):
