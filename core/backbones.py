@@ -3,13 +3,13 @@ API into torch's cache folder, and a small CIFAR-10 task to reuse them on."""
 
 from __future__ import annotations
 
-import urllib.error
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import Dataset, DatasetUnavailable, Unavailable, cache_dir
+from . import download
+from .data import Dataset, DatasetUnavailable, Unavailable, cache_dir, downloads_allowed
 
 BACKBONES = ("resnet18", "mobilenet_v3_small")
 IMAGE_SIZE = 64  # CIFAR's 32×32 upscaled: enough for ImageNet features, cheap on a CPU
@@ -32,10 +32,13 @@ def load_backbone(name: str) -> nn.Module:
     from torchvision import models
 
     weights = weights_for(name)
+    cached = download.weights_path(weights.url)
     try:
-        state = weights.get_state_dict(progress=False, weights_only=True)
-    except (OSError, RuntimeError, urllib.error.URLError) as exc:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+        if not cached.exists() and not downloads_allowed():
+            raise download.DownloadError("not downloaded yet")
+        path = download.fetch_weights(weights.url)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as exc:
         raise WeightsUnavailable(
             f"The pretrained {name} weights could not be downloaded ({type(exc).__name__}), and they are "
             f"not in torch's cache ({cached}). This part needs the internet once; the rest of the page works."
@@ -70,9 +73,14 @@ def cifar_subset(n: int, seed: int, root: str | None = None) -> Dataset:
     """Cats vs dogs from CIFAR-10's training set: n examples to train on plus a fixed validation set."""
     from torchvision import datasets
 
+    folder = Path(root or cache_dir())
     try:
-        ds = datasets.CIFAR10(root=str(root or cache_dir()), train=True, download=True)
-    except (OSError, RuntimeError, urllib.error.URLError) as exc:
+        if not download.cifar_present(folder):
+            if not downloads_allowed():
+                raise download.DownloadError("not downloaded yet")
+            download.fetch_cifar(folder)
+        ds = datasets.CIFAR10(root=str(folder), train=True, download=False)
+    except (OSError, RuntimeError) as exc:
         raise DatasetUnavailable(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); it needs the "
                                  "internet once") from exc
     images, labels = torch.tensor(ds.data), torch.tensor(ds.targets)
@@ -83,3 +91,18 @@ def cifar_subset(n: int, seed: int, root: str | None = None) -> Dataset:
     val, train = perm[:400], perm[400:400 + n]
     return Dataset("cifar10-cats-dogs", x[train], labels[train], x[val], labels[val], 2)
 
+
+
+def fetch(name: str, progress: download.Progress | None = None) -> None:
+    """Download what a transfer-cnn run with backbone `name` needs (CIFAR-10, the weights), with
+    deadlines; raise Unavailable. The page calls this before a run takes a training slot."""
+    try:
+        download.fetch_cifar(cache_dir(), progress)
+    except OSError as exc:
+        raise DatasetUnavailable(f"CIFAR-10 could not be downloaded ({exc}); it needs the internet once") from exc
+    url = weights_for(name).url
+    try:
+        download.fetch_weights(url, progress)
+    except OSError as exc:
+        raise WeightsUnavailable(f"The pretrained {name} weights could not be downloaded ({exc}); "
+                                 "this part needs the internet once, the rest of the page works") from exc

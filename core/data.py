@@ -6,15 +6,20 @@ split's statistics, int64 labels, and a train/validation split fixed by the seed
 
 from __future__ import annotations
 
-import functools
+import contextlib
+import contextvars
 import logging
 import os
-import urllib.error
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from . import download
+from .cache import BoundedCache
 from .records import Record
 
 DATASETS = ("digits", "fashion_mnist", "mnist")
@@ -58,17 +63,77 @@ def _digits() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(bunch.data, dtype=torch.float32), torch.tensor(bunch.target, dtype=torch.int64)
 
 
+_offline = contextvars.ContextVar("offline", default=False)
+RETRY_AFTER = 60.0  # seconds a failed download is not tried again (a stalled network costs once)
+_failures: dict[tuple[str, str], tuple[float, str]] = {}  # (dataset, folder) -> (when, why); a few folders
+_failures_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def no_downloads() -> Iterator[None]:
+    """Within this block a dataset that is not on disk is unavailable rather than downloaded (the
+    page fetches first, outside any training slot, then trains under this)."""
+    token = _offline.set(True)
+    try:
+        yield
+    finally:
+        _offline.reset(token)
+
+
+def downloads_allowed() -> bool:
+    """False inside `no_downloads()`."""
+    return not _offline.get()
+
+
+def present(name: str, root: str | Path | None = None) -> bool:
+    """Whether `name` loads without the network (its files are on disk and complete)."""
+    return name == "digits" or download.mnist_present(name, Path(root) if root else cache_dir())
+
+
+def fetch(name: str, root: str | Path | None = None, progress: download.Progress | None = None) -> None:
+    """Make sure `name`'s files are on disk, downloading them with deadlines; raise DatasetUnavailable.
+    A failure is remembered for RETRY_AFTER seconds, so the next visitor is told at once."""
+    if present(name, root):
+        return
+    key = (name, str(root or cache_dir()))
+    with _failures_lock:
+        when, why = _failures.get(key, (-RETRY_AFTER, ""))
+    if (age := time.monotonic() - when) < RETRY_AFTER:
+        raise DatasetUnavailable(f"{name} could not be downloaded {age:.0f} s ago ({why}); "
+                                 f"the next try is in {RETRY_AFTER - age:.0f} s")
+    try:
+        download.fetch_mnist(name, Path(root) if root else cache_dir(), progress)
+    except download.DownloadError as exc:
+        log.warning("download of %s failed: %s", name, exc)
+        with _failures_lock:
+            if len(_failures) > 16:
+                _failures.clear()
+            _failures[key] = (time.monotonic(), _short_reason(exc))
+        raise DatasetUnavailable(f"{name} could not be downloaded into {root or cache_dir()} "
+                                 f"({_short_reason(exc)}); it needs the internet once, then works offline "
+                                 "from the cache") from exc
+
+
+def _short_reason(exc: Exception) -> str:
+    text = str(exc)
+    for kind in ("timed out", "TimeoutError", "Connection refused", "Name or service not known", "MD5", "SHA-256"):
+        if kind in text:
+            return {"TimeoutError": "timed out"}.get(kind, kind)
+    return type(exc.__cause__ or exc).__name__
+
+
 def _torchvision(name: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision import datasets
 
+    if not present(name, root):
+        if _offline.get():
+            raise DatasetUnavailable(f"{name} is not downloaded yet")
+        fetch(name, root)
     cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}[name]
     try:
-        ds = cls(root=str(root), train=True, download=True)
-    except (OSError, RuntimeError, urllib.error.URLError) as exc:
-        raise DatasetUnavailable(
-            f"{name} could not be downloaded into {root} ({type(exc).__name__}); "
-            "it needs the internet once, then works offline from the cache"
-        ) from exc
+        ds = cls(root=str(root), train=True, download=False)
+    except (OSError, RuntimeError) as exc:  # present, yet unreadable: say so, do not blame the network
+        raise DatasetUnavailable(f"{name}'s files in {root} could not be read ({type(exc).__name__})") from exc
     return ds.data.reshape(len(ds.data), -1).float(), ds.targets.long()
 
 
@@ -82,14 +147,25 @@ def split(x: torch.Tensor, y: torch.Tensor, seed: int, val_fraction: float = VAL
     return (x[train] - mean) / std, y[train], (x[val] - mean) / std, y[val]
 
 
-@functools.lru_cache(maxsize=8)
+# Splits in memory, shared by every session: at most 8, and at most 600 MB (MNIST is ~190 MB a split).
+_loaded = BoundedCache(max_items=8, max_bytes=600 << 20)
+
+
+def _nbytes(d: Dataset) -> int:
+    return sum(t.numel() * t.element_size() for t in (d.x_train, d.y_train, d.x_val, d.y_val))
+
+
 def load(name: str = "digits", seed: int = 0, root: str | None = None) -> Dataset:
     """Load a dataset by name, split by the seed; raise DatasetUnavailable if it cannot be had."""
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)} (got {name!r})")
-    x, y = _digits() if name == "digits" else _torchvision(name, Path(root) if root else cache_dir())
-    x_tr, y_tr, x_va, y_va = split(x, y, seed)
-    return Dataset(name, x_tr, y_tr, x_va, y_va, int(y.max()) + 1)
+
+    def make() -> Dataset:
+        x, y = _digits() if name == "digits" else _torchvision(name, Path(root) if root else cache_dir())
+        x_tr, y_tr, x_va, y_va = split(x, y, seed)
+        return Dataset(name, x_tr, y_tr, x_va, y_va, int(y.max()) + 1)
+
+    return _loaded.get_or_make((name, seed, root), make, _nbytes)
 
 
 def load_or_fallback(name: str, seed: int = 0, root: str | None = None) -> tuple[Dataset, str | None]:

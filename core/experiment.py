@@ -16,6 +16,7 @@ import pandas as pd
 
 from .config import apply_preset
 from .data import FALLBACK, fallback_note
+from .data import fetch as fetch_dataset
 from .records import Record
 
 
@@ -64,6 +65,9 @@ class Experiment:
     smoke: Mapping[str, Any] = field(default_factory=dict)  # overrides for a run of seconds (tests)
     timing_metrics: tuple[str, ...] = ()  # metrics measured in seconds: equal runs differ only here
     claims: tuple = ()  # core.claims.Claim: what the lesson says about its runs, checked
+    # fetch(cfg, progress): download what a run needs, with deadlines (raise Unavailable); default:
+    # the config's `dataset`. The page calls it before taking a training slot, then trains offline.
+    fetch: Callable[[Any, Any], None] | None = None
 
     def configure(self, preset: str | None = None, **changes):
         """The default config, with a preset's values and then `changes` applied (validated)."""
@@ -75,6 +79,13 @@ class Experiment:
     def notes(self, records, cfg) -> list[str]:
         """The sentences a run's note records stand for (a dataset fallback), for page and CLI."""
         return [fallback_note(cfg.dataset)] if any(r.metric == FALLBACK for r in records) else []
+
+    def prefetch(self, cfg, progress=None) -> None:
+        """Download what a run of `cfg` needs and is not on disk yet; raise Unavailable."""
+        if self.fetch is not None:
+            self.fetch(cfg, progress)
+        elif hasattr(cfg, "dataset"):
+            fetch_dataset(cfg.dataset, progress=progress)
 
     def validate(self, cfg) -> None:
         """Raise ConfigError if `cfg` fails a check that needs the data."""

@@ -36,9 +36,13 @@ if result is not None and result.status != "unavailable":
                    "run with the same model-A settings, from any session, reuses it.")
     acc = T.final_accuracies(result.records)
     if acc:
-        table = pd.DataFrame(acc).rename(index=str).rename_axis("seed")  # str: the mean and std rows join it
+        table = pd.DataFrame(acc)
         summary = pd.DataFrame({"mean": table.mean(), "std": table.std()}).T
-        st.dataframe(pd.concat([table, summary]).style.format("{:.1%}"))
+        # One text column per variant: seeds and the summary rows share them, and Arrow gets one type
+        # per column (a Styler over a mixed index made pyarrow log ArrowInvalid on every rerun).
+        shown = pd.concat([table.rename(index=lambda s: f"seed {s}"), summary]).map(
+            lambda v: "—" if pd.isna(v) else f"{v:.1%}")
+        st.dataframe(shown.rename_axis("run").reset_index(), hide_index=True)
         st.info(T.verdict(result.records))
 
 st.header(CNN.title)

@@ -103,4 +103,6 @@ def fake_cifar(monkeypatch):
         return Dataset("fake-cifar", x[:n], y[:n], x[n:], y[n:], 2)
 
     monkeypatch.setattr(transfer, "cifar_subset", subset)
+    # the page fetches before a run: here only the weights (cached_weights) are needed on disk
+    monkeypatch.setattr(transfer, "fetch_backbone", lambda name, progress=None: backbones.load_backbone(name))
     return subset

@@ -1,7 +1,6 @@
 """Datasets: the bundled digits, the torchvision path on IDX files written here, the offline fallback."""
 
 import struct
-import urllib.error
 
 import numpy as np
 import pytest
@@ -46,12 +45,12 @@ def test_torchvision_loading_path_reads_idx_files(tmp_path, name, folder):
 
 
 def test_failed_download_falls_back_to_digits_with_one_message(tmp_path, monkeypatch):
-    import torchvision.datasets.mnist as mnist
+    from core import download
 
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("network is unreachable")
+    def offline(url, *args, **kwargs):
+        raise download.DownloadError(f"{url}: URLError: network is unreachable")
 
-    monkeypatch.setattr(mnist, "download_and_extract_archive", offline)
+    monkeypatch.setattr(download, "fetch_url", offline)
     with pytest.raises(data.DatasetUnavailable, match="fashion_mnist could not be downloaded"):
         data.load("fashion_mnist", 0, str(tmp_path / "a"))
     d, message = data.load_or_fallback("fashion_mnist", 0, str(tmp_path / "b"))

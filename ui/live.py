@@ -6,11 +6,13 @@ redraw; the `finally` block marks the run stopped, keeps what it recorded, and f
 
 from __future__ import annotations
 
+import os
 import time
 
 import streamlit as st
 
-from core.data import Unavailable
+from core.config import ConfigError
+from core.data import Unavailable, no_downloads
 from core.experiment import Experiment
 
 from .admission import server_slots, start_up, wait_for_slot
@@ -19,6 +21,23 @@ from .results import ChartSpec, RunResult, chart_grid, draw
 
 REDRAW_SECONDS = 0.25  # at most four redraws a second
 FRAMES = 40  # redraws of a paced (animated) run
+# The longest a visitor's run may hold a training slot (a shared demo server); the CLI has no limit.
+MAX_RUN_SECONDS = float(os.environ.get("DNLAB_MAX_RUN_SECONDS", 15 * 60))
+
+
+def _fetch(experiment: Experiment, cfg, bar) -> None:
+    """Download what the run needs before it queues for a slot, with the bytes in the progress bar;
+    a Stop takes effect at the next bar update, and the half-downloaded file is removed."""
+    shown = [0.0]
+
+    def progress(what: str, done: int, total: int | None) -> None:
+        if time.perf_counter() - shown[0] >= REDRAW_SECONDS:
+            shown[0] = time.perf_counter()
+            size = f" of {total / 1e6:.1f} MB" if total else ""
+            bar.progress(min(1.0, done / total) if total else 0.0,
+                         text=f"downloading {what}: {done / 1e6:.1f} MB{size}")
+
+    experiment.prefetch(cfg, progress)
 
 
 def _progress_text(step: int, total: int, started: float) -> str:
@@ -50,30 +69,40 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     started = time.perf_counter()
     frame_steps = -(-total // FRAMES)  # at most FRAMES redraws when paced
     try:
+        bar.progress(0.0, text="checking the data…")
+        _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
         ticket = slots.join()
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
         last_draw, next_frame = started - REDRAW_SECONDS, 0  # the first complete step is drawn at once
         bar.progress(0.0, text="starting…")
-        for r in experiment.run(cfg):
-            # Draw between steps, never halfway through one step's probe records.
-            if r.step != buffers.step and buffers.series:
-                due = buffers.step >= next_frame if pace else time.perf_counter() - last_draw >= REDRAW_SECONDS
-                if due:
-                    bar.progress(min(1.0, buffers.step / total), text=_progress_text(buffers.step, total, started))
-                    draw(placeholders, charts, buffers, experiment)
-                    last_draw, next_frame = time.perf_counter(), buffers.step + frame_steps
-                    if pace:
-                        time.sleep(pace)
-            result.records.append(r)
-            buffers.add(r)
-        result.status = "diverged" if result.diverged_runs and result.diverged_runs == result.runs else "finished"
-    except Unavailable as exc:  # a download it needs failed: a situation, not a crash
+        with no_downloads():  # fetched above; a run never waits on the network inside its slot
+            for r in experiment.run(cfg):
+                # Draw between steps, never halfway through one step's probe records.
+                if r.step != buffers.step and buffers.series:
+                    now = time.perf_counter()
+                    due = buffers.step >= next_frame if pace else now - last_draw >= REDRAW_SECONDS
+                    if due:
+                        if now - started > MAX_RUN_SECONDS:
+                            result.message = (f"This server stops a run after {MAX_RUN_SECONDS / 60:.0f} minutes so "
+                                              "that others can train; `python -m core run` has no limit.")
+                            break
+                        bar.progress(min(1.0, buffers.step / total), text=_progress_text(buffers.step, total, started))
+                        draw(placeholders, charts, buffers, experiment)
+                        last_draw, next_frame = time.perf_counter(), buffers.step + frame_steps
+                        if pace:
+                            time.sleep(pace)
+                result.records.append(r)
+                buffers.add(r)
+            else:
+                result.status = ("diverged" if result.diverged_runs and result.diverged_runs == result.runs
+                                 else "finished")
+    except (Unavailable, ConfigError) as exc:  # a download failed, or the fallback data cannot serve
         result.status, result.message = "unavailable", str(exc)
     finally:
         result.seconds = time.perf_counter() - started
         if result.status == "running":
-            result.status = "stopped"  # a rerun interrupted us at a redraw
+            result.status = "stopped"  # a rerun interrupted us at a redraw, or the time limit
         if ticket is not None:
             slots.leave(ticket)
     area.empty()  # show_result draws the finished run in full

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,10 +13,12 @@ import torch
 from scipy.stats import t as student_t
 
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
+from ..backbones import fetch as fetch_backbone
+from ..cache import BoundedCache
 from ..claims import Claim, Verdict
 from ..compare import interleave
 from ..config import ConfigError, Validated, param, project, same_as
-from ..data import Dataset, load_or_fallback, load_recorded
+from ..data import Dataset, load_or_fallback, load_recorded, present
 from ..engine import LessonConfig, TrainConfig, build_model, seeded, train
 from ..experiment import Experiment, Lesson, RunNames
 from ..nets import MLP
@@ -129,16 +130,25 @@ def _cache_key(cfg: Config) -> tuple:
     return dataclasses.astuple(config_a(cfg))
 
 
-# Model A trains once per configuration and process; every session reuses it.
-_CACHE: dict[tuple, tuple[dict, list[Record]]] = {}
-_CACHE_LOCK = threading.Lock()
+# Model A trains once per configuration and process, and every session reuses it; the cache keeps
+# the most recently used 16 models A within 256 MB (depth 100 × width 512 is about 100 MB).
+_CACHE = BoundedCache(max_items=16, max_bytes=256 << 20)
+RECORD_BYTES = 120  # a Record as Python holds it, roughly (a tuple of five small objects)
 
 
-def pretrained(cfg: Config, a: Dataset) -> Iterator[Record]:
-    """Model A's records (run `model_a`): trained now, or replayed from the cache at once."""
+def _size(entry: tuple[dict, list[Record]]) -> int:
+    state, records = entry
+    return sum(t.numel() * t.element_size() for t in state.values()) + RECORD_BYTES * len(records)
+
+
+def pretrained(cfg: Config, a: Dataset, keep: dict | None = None) -> Iterator[Record]:
+    """Model A's records (run `model_a`): trained now, or replayed from the cache at once. Its
+    weights go to the cache and, if given, to `keep["state"]` (the cache may drop them any time)."""
     key = _cache_key(cfg)
-    if key in _CACHE:
-        yield from _CACHE[key][1]
+    if (hit := _CACHE.get(key)) is not None:
+        if keep is not None:
+            keep["state"] = hit[0]
+        yield from hit[1]
         return
     tc = config_a(cfg)
     model = build_model(tc, a)
@@ -146,18 +156,20 @@ def pretrained(cfg: Config, a: Dataset) -> Iterator[Record]:
     for r in train(tc, a, RUNS.build(variant=MODEL_A), model=model):
         records.append(r)
         yield r
-    with _CACHE_LOCK:
-        _CACHE[key] = ({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, records)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    _CACHE.put(key, (state, records), _size((state, records)))
+    if keep is not None:
+        keep["state"] = state
 
 
 def is_cached(cfg: Config) -> bool:
     return _cache_key(cfg) in _CACHE
 
 
-def model_a(cfg: Config, a: Dataset) -> MLP:
-    """A fresh copy of the cached model A (pretrain first)."""
+def model_a(cfg: Config, a: Dataset, state: dict | None = None) -> MLP:
+    """A fresh copy of model A from `state`, else from the cache (pretrain first)."""
     model = build_model(config_a(cfg), a)
-    model.load_state_dict(_CACHE[_cache_key(cfg)][0])
+    model.load_state_dict(state if state is not None else _CACHE.get(_cache_key(cfg))[0])
     return model
 
 
@@ -206,7 +218,11 @@ def available(cfg: Config) -> int:
 
 
 def check(cfg: Config) -> None:
-    """Checks that need the data: N must not exceed the examples task B has."""
+    """Checks that need the data: N must not exceed the examples task B has. Drawing a page never
+    downloads: a dataset not yet on disk is checked when its run loads it (the MNIST family's task
+    B has far more examples than N's upper bound)."""
+    if not present(cfg.dataset):
+        return
     if cfg.target_size > (limit := available(cfg)):
         raise ConfigError("target_size", f"must be at most {limit}, the training examples task B has here")
 
@@ -216,8 +232,9 @@ def run(cfg: Config) -> Iterator[Record]:
     data, notes = load_recorded(cfg.dataset, cfg.seed)
     yield from notes
     a, b_all = split_tasks(data, HELD_OUT[data.name])
-    yield from pretrained(cfg, a)
-    a_net = model_a(cfg, a)
+    kept: dict = {}
+    yield from pretrained(cfg, a, kept)
+    a_net = model_a(cfg, a, kept["state"])
     runs = {}
     for s in range(cfg.seed, cfg.seed + cfg.seeds):
         b = sample(b_all, cfg.target_size, s)
@@ -373,6 +390,7 @@ CNN_EXPERIMENT = Experiment(
     name="transfer-cnn", title="A pretrained CNN backbone",
     summary="An ImageNet torchvision backbone reused on cats vs dogs from CIFAR-10 (downloads once).",
     config=CnnConfig, run=run_cnn, runs=CNN_RUNS, metrics=("loss", "val_loss", "val_accuracy", "diverged"),
+    fetch=lambda cfg, progress: fetch_backbone(cfg.backbone, progress),
     smoke={"steps": 3, "batch_size": 8, "target_size": 16})
 
 LESSON = Lesson(
