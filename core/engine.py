@@ -17,7 +17,7 @@ from .data import DATASETS, Dataset
 from .device import DEVICES, resolve, use_configured_threads
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
-from .records import Record
+from .records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
 
 # Module construction draws from torch's global RNG; sessions are threads of one process, so
 # seeding and building happen under one lock to keep "same seed, same records" under load.
@@ -168,7 +168,8 @@ def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[R
 
 def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
           params: list[torch.nn.Parameter] | None = None, schedule_factory=None) -> Iterator[Record]:
-    """Train and yield Records; a non-finite loss or gradient ends the run with `diverged`.
+    """Train and yield Records; a non-finite loss or gradient, or a loss blown up far above chance for
+    BLOWUP_STEPS steps, ends the run with `diverged_reason` and `diverged` (core.records.divergence).
 
     `model` and `params` let a lesson bring its own network (transfer) or train only a subset;
     the optimizer takes the hyperparameters of `cfg` that its registry entry accepts. A schedule
@@ -190,6 +191,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
     x_probe = x_val[:probes.PROBE_EXAMPLES]
     order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
+    blown_up = BlowUp(math.log(data.n_classes))  # chance level of cross-entropy
 
     for step in range(1, cfg.steps + 1):
         idx = next(order).to(device)
@@ -199,12 +201,15 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
         loss = F.cross_entropy(logits, yb)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
-            yield Record(run, step, "diverged", None, float(step))
+            yield from divergence(run, step, NON_FINITE)
+            return
+        if blown_up(loss_value):
+            yield from divergence(run, step, BLOWN_UP)
             return
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if not clip_and_check(params, cfg):
-            yield Record(run, step, "diverged", None, float(step))
+            yield from divergence(run, step, NON_FINITE)
             return
         if probing:
             norms, before = probes.grad_norms(model), probes.weights(model)
@@ -222,14 +227,14 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
             values.update(stats)
             as_lists = {k: v.tolist() for k, v in values.items()}
             if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
-                yield Record(run, step, "diverged", None, float(step))
+                yield from divergence(run, step, NON_FINITE)
                 return
             yield from probe_records(run, step, as_lists)
 
         if step % cfg.eval_every == 0 or step == cfg.steps:
             ev = evaluate(model, x_val, y_val)
             if not math.isfinite(ev["loss"]):
-                yield Record(run, step, "diverged", None, float(step))
+                yield from divergence(run, step, NON_FINITE)
                 return
             yield Record(run, step, "val_loss", None, ev["loss"])
             yield Record(run, step, "val_accuracy", None, ev["accuracy"])

@@ -14,10 +14,33 @@ COLUMNS = ("run", "step", "metric", "layer", "value")
 METRICS = (
     "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "update_ratio",
     "preact_p15", "preact_p50", "preact_p85", "act_mean", "act_std",
-    "saturated_fraction", "dead_fraction", "inactive_fraction", "diverged",
+    "saturated_fraction", "dead_fraction", "inactive_fraction", "diverged", "diverged_reason",
     "running_mean_err", "running_var_err",  # batch-norm layers only
     "lr", "x", "y",  # learning-rate schedules; trajectories on 2-D surfaces
 )
+
+
+# A run diverges when its loss or a gradient is non-finite, or when its loss stays above BLOWUP times
+# a reference (chance level, ln C, for a classifier; the start's loss for a 2-D surface) for
+# BLOWUP_STEPS steps in a row: sigmoid at lr 100 sits at 1,000× chance with every number finite.
+BLOWUP = 100.0
+BLOWUP_STEPS = 20
+NON_FINITE, BLOWN_UP = 1.0, 2.0  # the value of a `diverged_reason` record
+REASONS = {NON_FINITE: "non-finite loss or gradient",
+           BLOWN_UP: f"loss above {BLOWUP:g}× chance level (a 2-D surface: its start) for {BLOWUP_STEPS} steps "
+                     "in a row"}
+
+
+class BlowUp:
+    """Counts the steps in a row a loss has stayed above BLOWUP × `reference`; true once it is a blow-up."""
+
+    def __init__(self, reference: float):
+        self.limit = BLOWUP * max(reference, 1e-6)
+        self.over = 0
+
+    def __call__(self, loss: float) -> bool:
+        self.over = self.over + 1 if loss > self.limit else 0
+        return self.over >= BLOWUP_STEPS
 
 
 class Record(NamedTuple):
@@ -54,3 +77,51 @@ def to_frame(records: Iterable[Record]) -> pd.DataFrame:
     df["layer"] = df["layer"].astype("Int64")
     df["value"] = df["value"].astype(float)
     return df
+
+
+def divergence(run: str, step: int, reason: float) -> list[Record]:
+    """The records that end a diverged run: why (`diverged_reason`, a REASONS key), then `diverged`."""
+    return [Record(run, step, "diverged_reason", None, reason), Record(run, step, "diverged", None, float(step))]
+
+
+class KeptRecords:
+    """A run's records held in bounded memory: up to `limit` records every one is kept; past that the
+    per-step series are thinned to every 2nd, 4th, ... step (as the live buffers decimate), while
+    evaluations, notes, divergence and the latest step are always kept. Iterates in the order
+    recorded. (The CLI streams every record to its CSV and keeps none.)"""
+
+    ALWAYS = frozenset({"val_loss", "val_accuracy", "diverged", "diverged_reason", "chosen_lr"})
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.stride = 1
+        self._kept: list[Record] = []
+        self._tail: list[Record] = []  # the latest step's records that are off the stride
+
+    def _keep(self, r: Record) -> bool:
+        return r.step % self.stride == 0 or r.metric in self.ALWAYS or r.run == ""
+
+    def append(self, r: Record) -> None:
+        if self._tail and r.step != self._tail[-1].step:
+            self._tail.clear()
+        if self._keep(r):
+            self._kept.append(r)
+            if len(self._kept) > self.limit:
+                self.stride *= 2
+                self._kept = [x for x in self._kept if self._keep(x)]
+        else:
+            self._tail.append(r)
+
+    def __iter__(self):
+        yield from self._kept
+        yield from self._tail
+
+    def __len__(self) -> int:
+        return len(self._kept) + len(self._tail)
+
+    def __bool__(self) -> bool:
+        return bool(self._kept or self._tail)
+
+    @property
+    def thinned(self) -> bool:
+        return self.stride > 1

@@ -23,7 +23,7 @@ def test_records_follow_the_schema(digits):
     recs = list(train(TINY, digits, "tiny"))
     assert {r.metric for r in recs} <= set(METRICS)
     # other lessons' metrics, and the unit-state metrics of ReLU-like activations (TINY is sigmoid)
-    not_here = {"diverged", "running_mean_err", "running_var_err", "lr", "x", "y", "dead_fraction",
+    not_here = {"diverged", "diverged_reason", "running_mean_err", "running_var_err", "lr", "x", "y", "dead_fraction",
                 "inactive_fraction"}
     assert {r.metric for r in recs} == set(METRICS) - not_here
     for r in recs:

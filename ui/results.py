@@ -10,9 +10,12 @@ import streamlit as st
 
 from core.config import format_value, to_strings
 from core.experiment import Experiment
-from core.records import Record, csv_bytes
+from core.records import NON_FINITE, REASONS, KeptRecords, csv_bytes
 
 from .buffers import LiveBuffers, final_buffers
+from .safe import plain
+
+MAX_KEPT_RECORDS = 100_000  # per run in a session (~13 MB); beyond, per-step series are thinned
 
 
 @dataclass
@@ -21,7 +24,7 @@ class RunResult:
 
     experiment: str
     config: object
-    records: list[Record] = field(default_factory=list)
+    records: KeptRecords = field(default_factory=lambda: KeptRecords(MAX_KEPT_RECORDS))
     status: str = "running"  # running | finished | stopped | diverged | unavailable
     seconds: float = 0.0
     message: str = ""  # why an unavailable run could not start
@@ -35,6 +38,12 @@ class RunResult:
     def runs(self) -> list[str]:
         """The runs this result holds, in order (experiment-wide note records aside)."""
         return list(dict.fromkeys(r.run for r in self.records if r.run))
+
+    @property
+    def divergence_reasons(self) -> list[str]:
+        """Why runs diverged, in words (core.records.REASONS), each once."""
+        codes = dict.fromkeys(r.value for r in self.records if r.metric == "diverged_reason")
+        return [REASONS.get(c, "diverged") for c in codes] or [REASONS[NON_FINITE]]
 
     @property
     def diverged_runs(self) -> list[str]:
@@ -82,20 +91,20 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     if result.status == "running":  # interrupted before its `finally` could say so
         result.status = "stopped"
     if result.status == "unavailable":
-        st.info(result.message)
+        st.info(plain(result.message))
         return result
     for note in experiment.notes(result.records, result.config):
-        st.warning(note)
+        st.warning(plain(note))
     message = {
         "finished": f"Finished {result.last_step:,} steps in {result.seconds:.1f} s.",
-        "stopped": f"Stopped at step {result.last_step:,}; the curves below are what it recorded.",
-        "diverged": f"The run diverged at step {result.last_step:,} (non-finite loss or gradient); "
+        "stopped": f"Stopped at step {result.last_step:,}; the curves below are what it recorded. {result.message}",
+        "diverged": f"The run diverged at step {result.last_step:,} ({'; '.join(result.divergence_reasons)}); "
                     "the red rule marks it. That is a result, not an error.",
     }[result.status]
     (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
     if result.status != "diverged" and (gone := result.diverged_runs):
-        st.warning(f"{len(gone)} of {len(result.runs)} runs diverged (the red rule marks each): "
-                   f"{', '.join(gone)}. That is a result, not an error.")
+        st.warning(f"{len(gone)} of {len(result.runs)} runs diverged (the red rule marks each; "
+                   f"{'; '.join(result.divergence_reasons)}): {', '.join(gone)}. That is a result, not an error.")
     st.caption(f"Settings of this run: {describe(result.config)}")
     charts = charts_for(result.config)
     draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
@@ -103,4 +112,8 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                        mime="text/csv", key=f"{experiment.name}.download",
                        help="Every record of this run: run, step, metric, layer, value — the same CSV as "
                             f"`python -m core run {experiment.name}` with these settings.")
+    if result.records.thinned:
+        st.caption(f"This run recorded more than {MAX_KEPT_RECORDS:,} records, so the page kept every "
+                   f"{result.records.stride}th step of its per-step curves (evaluations and the last step in "
+                   f"full). `python -m core run {experiment.name}` with these settings writes every record.")
     return result

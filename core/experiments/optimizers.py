@@ -18,7 +18,7 @@ from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames, single
 from ..optim import OPTIMIZERS, make_optimizer, make_schedule, step_schedule
-from ..records import Record
+from ..records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
 from ..surfaces import SURFACES, distance_to_minimum, loss
 
 NAME = "optimizers"
@@ -194,19 +194,23 @@ SURFACE_RUNS = single("optimizer")
 def trajectories(cfg: Config) -> Iterator[Record]:
     """Each optimizer (torch.optim) steps its own 2-parameter tensor across the surface: loss, x,
     y and lr at every step (step 0 is the start; run = optimizer name). One backward pass serves
-    all of them, since their losses are independent. A non-finite loss ends that run with `diverged`."""
+    all of them, since their losses are independent. A non-finite loss, or one that stays above
+    BLOWUP × its start (at least 1) for BLOWUP_STEPS steps, ends that run with `diverged`."""
     points = {n: torch.tensor(cfg.start, dtype=torch.float64, requires_grad=True) for n in cfg.optimizers}
     opts = {n: make_optimizer(n, [p], cfg.lr, cfg) for n, p in points.items()}
     schedules = {n: make_schedule(cfg.schedule, o, cfg.steps) for n, o in opts.items()} \
         if cfg.schedule != "constant" else {}
     active = list(cfg.optimizers)
+    start_loss = loss(cfg.surface, torch.tensor(cfg.start, dtype=torch.float64)).item()
+    blown_up = {n: BlowUp(max(abs(start_loss), 1.0)) for n in active}
     for step in range(cfg.steps + 1):
         losses = {n: loss(cfg.surface, points[n]) for n in active}
         rows = torch.stack([torch.cat([losses[n].detach().reshape(1), points[n].detach()]) for n in active])
         values = dict(zip(active, rows.tolist(), strict=True))  # one transfer for every optimizer
         for n, (f, x, y) in values.items():
-            if not all(math.isfinite(v) for v in (f, x, y)):
-                yield Record(n, step, "diverged", None, float(step))
+            finite = all(math.isfinite(v) for v in (f, x, y))
+            if not finite or blown_up[n](f):
+                yield from divergence(n, step, BLOWN_UP if finite else NON_FINITE)
                 active.remove(n)
                 del losses[n]
                 continue
