@@ -7,13 +7,14 @@ import streamlit as st
 
 from core.device import describe
 from ui.admission import start_up
-from ui.nav import lesson_pages, mark_entrypoint, resume_deep_link
+from ui.errors import guarded
+from ui.nav import ROOT, lesson_pages, mark_entrypoint, resume_deep_link
 
 st.set_page_config(page_title="Deep-Net Training Lab", layout="wide")
 mark_entrypoint()
 start_up()
 
-page = st.navigation([st.Page("pages/home.py", title="Home", default=True), *lesson_pages()])
+page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True), *lesson_pages()])
 resume_deep_link()
 st.sidebar.caption(f"Device: {describe()}. Runs pick CUDA only when they are big enough to gain from it.")
-page.run()
+guarded(page.run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import torch
 
@@ -35,11 +36,39 @@ def describe() -> str:
     return f"CPU ({torch.get_num_threads()} torch threads) · CUDA: {cuda}"
 
 
+def cgroup_cpus(root: str = "/sys/fs/cgroup") -> float | None:
+    """The CPUs a container's quota allows (cgroup v2 `cpu.max`, else v1 `cpu.cfs_quota_us`), or None
+    where there is no quota. os.cpu_count() reports the host's cores, which a container may not get."""
+    base = Path(root)
+    try:
+        quota, period = (base / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((base / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((base / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 or period <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup quota where there is one."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    quota = cgroup_cpus()
+    return max(1, min(cpus, int(quota)) if quota is not None else cpus)
+
+
 def configure_threads(concurrent_runs: int) -> int:
-    """Cap torch's intra-op threads so that concurrent runs share the cores; the cap is chosen once."""
+    """Cap torch's intra-op threads so that concurrent runs share the CPUs this process may use
+    (a container's quota included); the cap is chosen once."""
     global _threads
     if _threads is None:
-        _threads = max(1, (os.cpu_count() or 1) // max(1, concurrent_runs))
+        _threads = max(1, available_cpus() // max(1, concurrent_runs))
         with contextlib.suppress(RuntimeError):  # fixed once inter-op work has started
             torch.set_num_interop_threads(1)
     use_configured_threads()

@@ -52,18 +52,19 @@ class Slots:
                 self.queue.remove(ticket)
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def server_slots() -> Slots:
     """The one Slots object every session of this server shares."""
     return Slots(MAX_CONCURRENT_RUNS)
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def start_up() -> int:
     """Once per server: cap torch's process-wide threads (sessions are threads of one process),
-    then warm torch up so the first Train draws its first point at once."""
+    then warm torch up in the background (the first visitor's page does not wait for it) so the
+    first Train draws its first point at once."""
     threads = configure_threads(MAX_CONCURRENT_RUNS)
-    warm_up()
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     return threads
 
 

@@ -57,6 +57,7 @@ def lesson_pages() -> list:
     PAGES.clear()
     for lesson in LESSONS:
         path = f"pages/{lesson.name}.py"
-        source = path if (ROOT / path).exists() else _generic(lesson)
+        # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
+        source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
         PAGES[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
     return list(PAGES.values())

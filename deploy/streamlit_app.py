@@ -1,0 +1,16 @@
+"""Streamlit Community Cloud's entrypoint: deploy with "Main file path" set to deploy/streamlit_app.py.
+
+Community Cloud installs the requirements file that sits next to the main file before the one at
+the repository's root, so this folder's requirements.txt (torch and torchvision from PyTorch's
+CPU-only wheel index) is what a deployment installs, while `pip install -r requirements.txt` at the
+root keeps working on a machine that reaches only PyPI. This file only runs the real app.py.
+"""
+
+import runpy
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
