@@ -5,12 +5,15 @@ The pages come from the registry (core.experiments.LESSONS), so a new lesson app
 
 import streamlit as st
 
-from core.device import describe
-from ui.admission import start_up
-from ui.errors import guarded
-from ui.nav import ROOT, lesson_pages, mark_entrypoint, resume_deep_link
+from ui.nav import ROOT, first_paint, lesson_pages, mark_entrypoint, resume_deep_link  # ui.nav: no torch
 
 st.set_page_config(page_title="Deep-Net Training Lab", layout="wide")
+first_paint()  # before torch is imported: a fresh server shows no file-name navigation meanwhile
+
+from core.device import describe  # noqa: E402 — imports torch (seconds on a cold server)
+from ui.admission import start_up  # noqa: E402
+from ui.errors import guarded  # noqa: E402
+
 mark_entrypoint()
 start_up()
 

@@ -2,13 +2,15 @@
 
 import streamlit as st
 
-from core import gallery
-from core.experiments import activations
-from ui import charts, controls, lesson, nav
-from ui.page import run_section
-from ui.results import ChartSpec
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/activations.py")
+nav.ensure_entrypoint("pages/activations.py")  # first: a fresh server's deep link hands over at once
+
+from core import gallery  # noqa: E402
+from core.experiments import activations  # noqa: E402
+from ui import charts, controls, lesson, nav  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec  # noqa: E402
 
 EXP = activations.EXPERIMENT
 CHARTS = [

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from core.experiments import batchnorm
-from ui import charts, controls, lesson, nav
-from ui.page import run_section
-from ui.results import ChartSpec
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/batchnorm.py")
+nav.ensure_entrypoint("pages/batchnorm.py")  # first: a fresh server's deep link hands over at once
+
+from core.experiments import batchnorm  # noqa: E402
+from ui import charts, controls, lesson, nav  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec  # noqa: E402
 
 EXP = batchnorm.EXPERIMENT
-
 
 def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     """The lesson's charts for a run of `cfg` (its last hidden layer is the run's own depth)."""
@@ -30,7 +31,6 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
                   ("running_var_err",)),
         ChartSpec(lambda df: charts.mode_gap(batchnorm.mode_rows(df)), batchnorm.MODE_METRICS),
     ]
-
 
 st.title("Batch normalization")
 lesson.show(EXP.name)

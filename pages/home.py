@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from core.experiments import LESSONS
-from ui import lesson, nav
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/home.py")
+nav.ensure_entrypoint("pages/home.py")  # first: a fresh server's deep link hands over at once
+
+from core.experiments import LESSONS  # noqa: E402
+from ui import lesson, nav  # noqa: E402
 
 st.title("Deep-Net Training Lab")
 lesson.show("home")

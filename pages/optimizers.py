@@ -4,16 +4,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.config import format_value, specs
-from core.experiments import optimizers as O
-from core.records import to_frame
-from core.surfaces import SURFACES, cells, distance_to_minimum
-from ui import charts, claims, controls, lesson, nav
-from ui.live import train_live
-from ui.page import run_section
-from ui.results import ChartSpec, show_result
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/optimizers.py")
+nav.ensure_entrypoint("pages/optimizers.py")  # first: a fresh server's deep link hands over at once
+
+from core.config import format_value, specs  # noqa: E402
+from core.experiments import optimizers as O  # noqa: E402
+from core.records import to_frame  # noqa: E402
+from core.surfaces import SURFACES, cells, distance_to_minimum  # noqa: E402
+from ui import charts, claims, controls, lesson, nav  # noqa: E402
+from ui.live import train_live  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec, show_result  # noqa: E402
 
 SURF, NET, RANGE = O.SURFACE_EXPERIMENT, O.NET_EXPERIMENT, O.RANGE_EXPERIMENT
 LESSON = O.LESSON
@@ -23,13 +25,11 @@ st.title("Fast optimizers")
 lesson.show(LESSON.name)
 surfaces_tab, net_tab = st.tabs(["2-D loss surfaces", "Real network"])
 
-
 def _paths(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (optimizer, step) with x, y and loss, from long-form records."""
     wide = df[df.metric.isin(["x", "y", "loss"])].pivot_table(index=["run", "step"], columns="metric",
                                                                values="value", observed=True).reset_index()
     return wide.reindex(columns=["run", "step", "x", "y", "loss"])
-
 
 def _step_lengths(df: pd.DataFrame) -> pd.DataFrame:
     """Distance moved per step, per optimizer, as long-form rows (metric 'step length')."""
@@ -37,20 +37,17 @@ def _step_lengths(df: pd.DataFrame) -> pd.DataFrame:
     return paths.assign(value=np.hypot(paths.groupby("run").x.diff(), paths.groupby("run").y.diff()),
                         metric="step length").dropna(subset=["value"])
 
-
 def surface_map(cfg: O.Config, paths: pd.DataFrame) -> object:
     surface = SURFACES[cfg.surface]
     minima = pd.DataFrame(list(surface.minima), columns=["x", "y"])
     return charts.surface_map(pd.DataFrame(cells(cfg.surface)), paths, minima, surface.window,
                               f"{cfg.surface}: {surface.note}")
 
-
 def _set_start() -> None:
     picked = st.session_state[f"{SURF.name}.map"].selection.get("start") or []
     if picked:
         st.session_state[f"{SURF.name}.start"] = f"{picked[0]['x']:.2f},{picked[0]['y']:.2f}"
         st.session_state[f"{SURF.name}.preset"] = controls.CUSTOM
-
 
 SURFACE_CHARTS = [
     ChartSpec(lambda df: charts.curves(df, ("loss",), "Loss against step (symmetric log)", "loss", color="run",
@@ -93,10 +90,8 @@ with surfaces_tab:
     with st.expander("What the charts show"):
         lesson.show(LESSON.name, "surface_charts")
 
-
 def _final(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["phase"] == "final"]
-
 
 def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Fair mode's sweep: each (optimizer, rate)'s last selection accuracy; a diverged rate scores 0."""
@@ -109,7 +104,6 @@ def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
                          "accuracy": [0.0 if f else float(acc.get(r, float("nan"))) for r, f in zip(runs["run"], failed,
                                                                                                    strict=True)],
                          "diverged": failed})
-
 
 NET_CHARTS = [
     ChartSpec(lambda df: charts.curves(_final(df), ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",

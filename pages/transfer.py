@@ -3,12 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from core.experiments import transfer as T
-from ui import charts, controls, lesson, nav
-from ui.page import run_section
-from ui.results import ChartSpec
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/transfer.py")
+nav.ensure_entrypoint("pages/transfer.py")  # first: a fresh server's deep link hands over at once
+
+from core.experiments import transfer as T  # noqa: E402
+from ui import charts, controls, lesson, nav  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec  # noqa: E402
 
 EXP, CNN = T.EXPERIMENT, T.CNN_EXPERIMENT
 LESSON = T.LESSON

@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from core.experiments import vanishing
-from ui import charts, controls, lesson, nav
-from ui.page import run_section
-from ui.results import ChartSpec
+from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("pages/vanishing.py")
+nav.ensure_entrypoint("pages/vanishing.py")  # first: a fresh server's deep link hands over at once
+
+from core.experiments import vanishing  # noqa: E402
+from ui import charts, controls, lesson, nav  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec  # noqa: E402
 
 EXP = vanishing.EXPERIMENT
 CHARTS = [

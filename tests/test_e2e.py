@@ -109,3 +109,49 @@ def test_clicking_the_surface_map_sets_the_start(page, server):
                            timeout=30_000)
     x, y = (float(v) for v in field.input_value().split(","))
     assert -10 <= x <= 2 and -3 <= y <= 3 and "start=" in page.url
+
+
+def test_a_fresh_server_never_shows_file_names_or_a_start_up_spinner(browser, tmp_path):
+    """The first visitor of a fresh server: no `app, activations, …` navigation, no "Running start_up()"."""
+    import time
+
+    from tests.conftest import _free_port, _serve
+
+    port = _free_port()
+    with open(tmp_path / "server.log", "w") as log:
+        serving = _serve(port, log)
+        url = next(serving)
+        pg = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            pg.goto(f"{url}/")
+            raw, spinner, deadline = 0, 0, time.time() + 60
+            while time.time() < deadline:
+                nav = pg.locator("[data-testid='stSidebarNav']")
+                text = nav.inner_text() if nav.count() else ""
+                raw += "batchnorm" in text  # a file name, not a title
+                spinner += "start_up" in pg.locator("body").inner_text()
+                if PAGES["batchnorm"] in text:
+                    break
+                pg.wait_for_timeout(50)
+            assert PAGES["batchnorm"] in text, "the titled navigation never appeared"
+            assert raw == 0 and spinner == 0
+        finally:
+            pg.close()
+            next(serving, None)
+
+
+def test_a_hostile_link_is_shown_as_text_not_markup(page, server):
+    """URL values echoed in a warning: no link, no image, no formula; cut to 80 characters."""
+    query = urllib.parse.urlencode({"activation": "[Session expired — Log in again](https://evil.example/login)",
+                                    "init": "![x](https://evil.example/pixel.png)", "steps": "9" * 400,
+                                    "width": "<img src=https://evil.example/p.png>" + "x" * 10_000})
+    page.goto(f"{server}/vanishing?{query}")
+    page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
+    alerts = page.locator("[data-testid='stAlert']")
+    alerts.first.wait_for(timeout=30_000)
+    text = " ".join(alerts.all_inner_texts()).replace("\u200b", "")  # the zero-width space that defuses autolinks
+    assert "[Session expired — Log in again](https://evil.example/login)" in text  # shown literally
+    assert "![x](https://evil.example/pixel.png)" in text
+    assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
+    assert "x" * 81 not in text and "9" * 81 not in text  # echoes are cut
+    assert page.locator("[data-testid='stException']").count() == 0

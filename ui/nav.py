@@ -36,6 +36,22 @@ def resume_deep_link() -> None:
         st.switch_page(link[0], query_params=link[1])
 
 
+def first_paint() -> None:
+    """On a fresh server's first run, Streamlit still treats `pages/` as a v1 multipage folder and has
+    already sent a navigation of raw file names ("app, activations, batchnorm, …"); app.py then spends
+    seconds importing torch before its own navigation. Replace it at once with the same pages, hidden
+    (the same URL paths, so a deep link resolves alike), until the titled navigation follows."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without it has no v1 folder mode to hide
+        return
+    if not PagesManager.uses_pages_directory:
+        return
+    files = sorted(p for p in (ROOT / "pages").glob("*.py") if p.stem != "home")
+    st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True),
+                   *(st.Page(str(p), url_path=p.stem) for p in files)], position="hidden")
+
+
 PAGES: dict[str, object] = {}  # lesson name -> its st.Page, filled by `lesson_pages` on every run
 
 
