@@ -98,8 +98,8 @@ def fetch(name: str, progress: download.Progress | None = None) -> None:
     deadlines; raise Unavailable. The page calls this before a run takes a training slot."""
     try:
         download.fetch_cifar(cache_dir(), progress)
-    except OSError as exc:
-        raise DatasetUnavailable(f"CIFAR-10 could not be downloaded ({exc}); it needs the internet once") from exc
+    except OSError as exc:  # Unavailable, not DatasetUnavailable: this task has no offline fallback
+        raise Unavailable(f"CIFAR-10 could not be downloaded ({exc}); it needs the internet once") from exc
     url = weights_for(name).url
     try:
         download.fetch_weights(url, progress)

@@ -6,13 +6,14 @@ redraw; the `finally` block marks the run stopped, keeps what it recorded, and f
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
 import streamlit as st
 
 from core.config import ConfigError
-from core.data import Unavailable, no_downloads
+from core.data import DatasetUnavailable, Unavailable, no_downloads
 from core.experiment import Experiment
 
 from .admission import server_slots, start_up, wait_for_slot
@@ -37,7 +38,9 @@ def _fetch(experiment: Experiment, cfg, bar) -> None:
             bar.progress(min(1.0, done / total) if total else 0.0,
                          text=f"downloading {what}: {done / 1e6:.1f} MB{size}")
 
-    experiment.prefetch(cfg, progress)
+    # a dataset that cannot be had: the run falls back to the bundled digits and says so, as the CLI does
+    with contextlib.suppress(DatasetUnavailable):
+        experiment.prefetch(cfg, progress)
 
 
 def _progress_text(step: int, total: int, started: float) -> str:
