@@ -7,6 +7,9 @@
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
 - default_s.<experiment>: every registered experiment's default config, start to finish (the
   registry in core.experiments; one that needs a download it cannot get reports null).
+- server_load: a real server on loopback, 10 Chromium sessions each training every lesson's default
+  at once (benchmarks.load): runs completed, exceptions, queue places seen, and the server's RSS
+  before (warm), at its peak and 30 s after the tabs closed. `--no-load` skips it (about 3 minutes).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from core.experiments import experiments, optimizers, transfer, vanishing
 from ui import charts
 from ui.admission import MAX_CONCURRENT_RUNS
 from ui.buffers import LiveBuffers
+
+from . import load as server_load
 
 
 def bare_loop(cfg: TrainConfig):
@@ -178,6 +183,8 @@ def main() -> int:
     figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
     figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
+    if "--no-load" not in sys.argv:
+        figures["server_load"] = server_load.run(sessions=10, interrupts=0.0, settle=30)
     json.dump(figures, sys.stdout)
     sys.stdout.write("\n")
     return 0

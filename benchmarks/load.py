@@ -1,0 +1,288 @@
+"""Load and fault test: a real server on loopback, N browser sessions through every lesson at once.
+
+    python -m benchmarks.load [--sessions 10] [--interrupts 0.3] [--settle 30] [--proxy-stall]
+
+It starts `streamlit run app.py` on 127.0.0.1, opens N sessions (one Chromium, a context each),
+and in each session trains every lesson's first experiment at its default settings, all sessions
+at once. A share of the runs (--interrupts) is interrupted at random: Stop pressed, or the tab
+closed, mid-run. It prints one JSON object:
+
+- sessions, runs_completed / runs_expected (an interrupted run counts as complete when it ends as
+  stopped and the next run of its session goes on), runs_interrupted;
+- exceptions: exceptions shown in any page, plus tracebacks in the server's log;
+- queue_seen: how many sessions saw their place in the training queue;
+- rss_mb: the server's resident memory before the load, at its peak, and `--settle` seconds after
+  every tab closed; seconds: the whole load's wall time.
+
+With --proxy-stall the server's HTTP(S) proxy is a loopback port that accepts and never answers, and
+every other session first asks for Fashion-MNIST (a download that stalls, outside any training
+slot) before training the lessons: stalled_waits_s lists, per such visitor, the seconds from Train
+to the end of that run (on the bundled digits, after the download gave up); the other visitors'
+runs must complete as usual. The browser is Debian's Chromium.
+Bounded: every wait has a timeout, and the server is stopped at the end whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+DONE = re.compile(r"Finished [\d,]+ steps|The run diverged|Stopped at step|could not be")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB (from /proc)."""
+    total = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return round(total / 1024, 1)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(k) for k in kids] + [g for k in kids for g in _children(int(k))]
+
+
+class Stall:
+    """A loopback proxy that accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.held, self.stop = [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+class Server:
+    """`streamlit run app.py` on loopback, with its log in a temporary file."""
+
+    def __init__(self, env_extra: dict[str, str] | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 — kept open for the server's life
+            "w+", prefix="deepnet-lab-load-", suffix=".log", delete=False)
+        env = {**os.environ, **(env_extra or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.close()
+        raise RuntimeError("the server did not start within 60 s")
+
+    def tracebacks(self) -> int:
+        return Path(self.log.name).read_text(errors="replace").count("Traceback")
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def lesson_runs() -> list[tuple[str, str]]:
+    """(lesson page, experiment whose Train it presses): each lesson's first experiment."""
+    from core.experiments import LESSONS
+
+    return [(lesson.name, lesson.experiments[0].name) for lesson in LESSONS]
+
+
+async def _session(browser, url: str, index: int, plan, stats: dict, rng: random.Random, timeout_s: float,
+                   stall: bool) -> None:
+    ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
+    page = await ctx.new_page()
+    queued = False
+    try:
+        if stall and index % 2 == 0:  # half the visitors ask for a download that stalls, then train on
+            await page.goto(f"{url}/activations?dataset=fashion_mnist&steps=20", timeout=timeout_s * 1000)
+            pressed = time.monotonic()
+            await _train(page, "activations", timeout_s)
+            stats["stalled_waits_s"].append(round(time.monotonic() - pressed, 1))
+        for lesson, exp in plan:
+            await page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
+            interrupt = rng.random() < stats["interrupt_share"]
+            queued |= await _train(page, exp, timeout_s, interrupt=interrupt and rng.choice(["stop", "close"]))
+            if interrupt:
+                stats["runs_interrupted"] += 1
+                if page.is_closed():  # the tab was closed mid-run: a new tab of the same session goes on
+                    page = await ctx.new_page()
+            stats["runs_completed"] += 1
+            stats["exceptions"] += await page.locator("[data-testid='stException']").count()
+    except Exception as exc:  # noqa: BLE001 — a failed session is a figure, not a crash of the script
+        stats["failures"].append(f"session {index}: {type(exc).__name__}: {str(exc)[:200]}")
+    finally:
+        stats["queue_seen"] += queued
+        await ctx.close()
+
+
+async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False) -> bool:
+    """Press Train and wait for the run to end; return whether the queue place was shown."""
+    button = page.locator(f".st-key-{exp}-train button").filter(visible=True).first
+    await button.wait_for(timeout=timeout_s * 1000)
+    await button.click()
+    queued = False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = await page.locator("[data-testid='stMain']").inner_text()
+        queued |= "Queued: place" in text
+        if interrupt and "ETA" in text:
+            if interrupt == "stop":
+                await page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True).click()
+                interrupt = False
+            else:
+                await page.close()
+                return queued
+        if DONE.search(text) and "ETA" not in text:
+            return queued
+        await asyncio.sleep(0.25)
+    raise TimeoutError(f"{exp} did not finish in {timeout_s:.0f} s")
+
+
+async def _warm(url: str, timeout_s: float) -> None:
+    """One visit that trains a few steps, so the server is warm (torch imported, data loaded) before
+    its memory is read as the pre-load level."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{url}/vanishing?steps=5&depth=2", timeout=timeout_s * 1000)
+            await _train(page, "vanishing", timeout_s)
+        finally:
+            await browser.close()
+
+
+async def _load(url: str, sessions: int, interrupts: float, seed: int, timeout_s: float, stall: bool) -> dict:
+    from playwright.async_api import async_playwright
+
+    plan = lesson_runs()
+    rng = random.Random(seed)
+    stats = {"runs_completed": 0, "runs_interrupted": 0, "exceptions": 0, "queue_seen": 0, "failures": [],
+             "interrupt_share": interrupts, "stalled_waits_s": []}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            await asyncio.gather(*(_session(browser, url, i, plan, stats, random.Random(rng.random()), timeout_s,
+                                            stall) for i in range(sessions)))
+        finally:
+            await browser.close()
+    stats["runs_expected"] = sessions * len(plan)
+    del stats["interrupt_share"]
+    return stats
+
+
+def run(sessions: int = 10, interrupts: float = 0.3, settle: float = 30.0, seed: int = 0, timeout_s: float = 300,
+        proxy_stall: bool = False) -> dict:
+    """Start a server, put the load on it, and return the figures (the server is always stopped)."""
+    stall = Stall() if proxy_stall else None
+    env = {"https_proxy": stall.url, "http_proxy": stall.url, "HTTPS_PROXY": stall.url, "HTTP_PROXY": stall.url,
+           "no_proxy": "127.0.0.1,localhost", "DNLAB_DATA": tempfile.mkdtemp(prefix="deepnet-lab-data-")} \
+        if stall else {}
+    server = Server(env)
+    try:
+        asyncio.run(_warm(server.url, timeout_s))
+        time.sleep(3)
+        before = rss_mb(server.proc.pid)
+        peak = [before]
+        stop = threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_mb(server.proc.pid))
+                time.sleep(0.5)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        started = time.monotonic()
+        stats = asyncio.run(_load(server.url, sessions, interrupts, seed, timeout_s, proxy_stall))
+        seconds = time.monotonic() - started
+        stop.set()
+        watcher.join()
+        time.sleep(settle)
+        after = rss_mb(server.proc.pid)
+        stats.update(sessions=sessions, exceptions=stats["exceptions"] + server.tracebacks(), seconds=round(seconds, 1),
+                     rss_mb={"before": before, "peak": peak[0], "after_settle": after}, settle_s=settle)
+        return stats
+    finally:
+        server.close()
+        if stall:
+            stall.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions (default 10)")
+    p.add_argument("--interrupts", type=float, default=0.3, help="share of runs interrupted (Stop or tab closed)")
+    p.add_argument("--settle", type=float, default=30.0, help="seconds after the tabs close before RSS is read")
+    p.add_argument("--seed", type=int, default=0, help="seeds which runs are interrupted, and how")
+    p.add_argument("--timeout", type=float, default=300, help="seconds any one run may take before it counts as hung")
+    p.add_argument("--proxy-stall", action="store_true",
+                   help="a stalled HTTP(S) proxy; every other session asks for a download first")
+    args = p.parse_args(argv)
+    if not 1 <= args.sessions <= 50:
+        p.error("--sessions takes 1 to 50")
+    stats = run(args.sessions, args.interrupts, args.settle, args.seed, args.timeout, args.proxy_stall)
+    print(json.dumps(stats))
+    ok = stats["runs_completed"] == stats["runs_expected"] and not stats["exceptions"] and not stats["failures"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""The load and fault test (benchmarks.load), small: a real server, concurrent Chromium sessions
+through every lesson with interrupts, and a stalled network. `python -m benchmarks.load` is the
+full-size version (10 sessions)."""
+
+import pytest
+
+from benchmarks import load
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _needs_chromium(browser):
+    """The shared fixture fails in CI and skips elsewhere when Debian's chromium is missing."""
+
+
+def test_concurrent_sessions_with_interrupts_all_finish_and_free_their_memory():
+    stats = load.run(sessions=3, interrupts=0.3, settle=10, seed=1, timeout_s=240)
+    assert stats["failures"] == [] and stats["exceptions"] == 0
+    assert stats["runs_completed"] == stats["runs_expected"] == 3 * len(load.lesson_runs())
+    assert stats["runs_interrupted"] > 0  # Stop and closed tabs happened, and the others went on
+    assert stats["queue_seen"] >= 1  # three sessions, two slots: someone saw a queue place
+    assert stats["rss_mb"]["peak"] < 2500
+
+
+def test_a_stalled_network_costs_its_visitor_at_most_30_s_and_others_nothing(monkeypatch):
+    monkeypatch.setenv("DNLAB_DOWNLOAD_TIMEOUT", "8")
+    stats = load.run(sessions=3, interrupts=0.0, settle=0, seed=2, timeout_s=240, proxy_stall=True)
+    assert stats["failures"] == [] and stats["exceptions"] == 0
+    assert stats["runs_completed"] == stats["runs_expected"]  # the others' runs completed
+    assert len(stats["stalled_waits_s"]) == 2 and max(stats["stalled_waits_s"]) <= 30
