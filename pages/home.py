@@ -12,6 +12,6 @@ from ui import lesson, nav  # noqa: E402
 st.title("Deep-Net Training Lab")
 lesson.show("home")
 for item in LESSONS:
-    st.page_link(nav.PAGES[item.name], label=f"**{item.title}**")
+    st.page_link(nav.page_of(item.name), label=f"**{item.title}**")
     st.caption(item.summary)
 lesson.show("home", "offline")

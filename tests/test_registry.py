@@ -84,8 +84,9 @@ def test_a_registered_lesson_reaches_the_navigation(toy):
     at.run()
     assert not at.exception
     # app.py hands st.navigation exactly these pages, built from the registry
-    assert [(p.title, p.url_path) for p in nav.PAGES.values()] == [(x.title, x.name) for x in LESSONS]
-    assert nav.PAGES["toy"].title == toy.title
+    pages = at.session_state[nav.PAGES_KEY]  # per session: sessions are threads of one process
+    assert [(p.title, p.url_path) for p in pages.values()] == [(x.title, x.name) for x in LESSONS]
+    assert pages["toy"].title == toy.title
     assert any("Toy lesson" in str(p.proto) for p in at.get("page_link"))  # the home page lists it
 
 

@@ -52,7 +52,13 @@ def first_paint() -> None:
                    *(st.Page(str(p), url_path=p.stem) for p in files)], position="hidden")
 
 
-PAGES: dict[str, object] = {}  # lesson name -> its st.Page, filled by `lesson_pages` on every run
+PAGES_KEY = "_lesson_pages"  # session state: lesson name -> this session's st.Page, set on every run
+
+
+def page_of(lesson_name: str):
+    """This session's st.Page of a lesson (for st.page_link). Per session, never module-wide: every
+    session runs app.py in a thread of its own, and st.navigation must get the Page objects it made."""
+    return st.session_state[PAGES_KEY][lesson_name]
 
 
 def _generic(lesson):
@@ -70,10 +76,11 @@ def lesson_pages() -> list:
     """One st.Page per registered lesson: its file `pages/<name>.py`, else the generic lesson page."""
     from core.experiments import LESSONS
 
-    PAGES.clear()
+    pages = {}
     for lesson in LESSONS:
         path = f"pages/{lesson.name}.py"
         # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
         source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
-        PAGES[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
-    return list(PAGES.values())
+        pages[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
+    st.session_state[PAGES_KEY] = pages
+    return list(pages.values())
