@@ -7,12 +7,13 @@ and in each session trains every lesson's first experiment at its default settin
 at once. A share of the runs (--interrupts) is interrupted at random: Stop pressed, or the tab
 closed, mid-run. It prints one JSON object:
 
+- rss_mb: the server's resident memory before the load (after one warm-up session has trained every
+  lesson once), at its peak, and `--settle` seconds after every tab closed;
 - sessions, runs_completed / runs_expected (an interrupted run counts as complete when it ends as
   stopped and the next run of its session goes on), runs_interrupted;
 - exceptions: exceptions shown in any page, plus tracebacks in the server's log;
 - queue_seen: how many sessions saw their place in the training queue;
-- rss_mb: the server's resident memory before the load, at its peak, and `--settle` seconds after
-  every tab closed; seconds: the whole load's wall time.
+- seconds: the load's wall time (the warm-up not included).
 
 With --proxy-stall the server's HTTP(S) proxy is a loopback port that accepts and never answers, and
 every other session first asks for Fashion-MNIST (a download that stalls, outside any training
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -165,7 +167,13 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
             stats["runs_completed"] += 1
             stats["exceptions"] += await page.locator("[data-testid='stException']").count()
     except Exception as exc:  # noqa: BLE001 — a failed session is a figure, not a crash of the script
-        stats["failures"].append(f"session {index}: {type(exc).__name__}: {str(exc)[:200]}")
+        where = ""
+        if not page.is_closed():  # what the visitor saw, for the one reading the figures
+            shot = Path(tempfile.gettempdir()) / f"deepnet-lab-load-session{index}.png"
+            with contextlib.suppress(Exception):
+                await page.screenshot(path=str(shot), full_page=True)
+                where = f" (screenshot {shot})"
+        stats["failures"].append(f"session {index}: {type(exc).__name__}: {str(exc)[:200]}{where}")
     finally:
         stats["queue_seen"] += queued
         await ctx.close()
@@ -195,16 +203,18 @@ async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False
 
 
 async def _warm(url: str, timeout_s: float) -> None:
-    """One visit that trains a few steps, so the server is warm (torch imported, data loaded) before
-    its memory is read as the pre-load level."""
+    """One session that trains every lesson once, so the server is warm (torch and every lesson's
+    modules imported, data loaded, model A cached) before its memory is read as the pre-load level:
+    what stays above that level after the load is what the load left behind."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = await browser.new_page()
-            await page.goto(f"{url}/vanishing?steps=5&depth=2", timeout=timeout_s * 1000)
-            await _train(page, "vanishing", timeout_s)
+            for lesson, exp in lesson_runs():
+                await page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
+                await _train(page, exp, timeout_s)
         finally:
             await browser.close()
 

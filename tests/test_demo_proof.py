@@ -444,3 +444,55 @@ def test_threads_follow_the_quota_not_the_host(monkeypatch):
     assert device.available_cpus() == 1
     monkeypatch.setattr(device, "cgroup_cpus", lambda root="/sys/fs/cgroup": None)
     assert device.available_cpus() == 64
+
+
+def test_a_page_run_stops_at_the_servers_time_limit(monkeypatch):
+    """A visitor cannot hold a training slot for hours: the page stops a run at MAX_RUN_SECONDS."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import live
+
+    monkeypatch.setattr(live, "MAX_RUN_SECONDS", 1.0)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["steps"] = "100000"
+    at.query_params["depth"] = "2"
+    at.run()
+    at.switch_page("pages/vanishing.py").run()
+    started = time.monotonic()
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception and time.monotonic() - started < 60
+    assert any("stops a run after" in i.value for i in at.info)
+    assert live.server_slots().running == set()  # the slot is free again
+
+
+def test_the_readme_command_listens_on_loopback_only():
+    readme = (ROOT / "README.md").read_text()
+    assert "streamlit run app.py --server.address 127.0.0.1" in readme
+
+
+def test_an_unknown_url_key_is_ignored_quietly():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["utm_source"] = "newsletter"
+    at.query_params["depth"] = "4"
+    at.run()
+    at.switch_page("pages/vanishing.py").run()
+    assert not at.exception and not at.warning
+    assert at.slider(key="vanishing.depth").value == 4
+
+
+def test_transfers_seed_table_has_one_type_per_column(fake_cifar):
+    """A Styler over a mixed index made pyarrow log ArrowInvalid on every rerun: text columns now."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in {"seeds": "2", "pretrain_steps": "20", "epochs": "2", "target_size": "20"}.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/transfer.py").run()
+    at.button(key="transfer.train").click().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["seed 0", "seed 1", "mean", "std"]
+    assert all(isinstance(v, str) for col in table.columns for v in table[col])

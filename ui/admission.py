@@ -7,6 +7,11 @@ threads are capped once and the Slots object is shared by every session (st.cach
 from __future__ import annotations
 
 import collections
+import contextlib
+import ctypes
+import ctypes.util
+import gc
+import logging
 import threading
 import time
 
@@ -16,6 +21,8 @@ from core.device import configure_threads
 from core.engine import warm_up
 
 MAX_CONCURRENT_RUNS = 2  # trainings at once on one server; the rest queue
+JANITOR_SECONDS = 5.0
+log = logging.getLogger(__name__)
 
 
 class Slots:
@@ -52,10 +59,12 @@ class Slots:
                 self.queue.remove(ticket)
 
 
-@st.cache_resource(show_spinner=False)
+_SLOTS = Slots(MAX_CONCURRENT_RUNS)  # module state: one per server process, shared by every session
+
+
 def server_slots() -> Slots:
     """The one Slots object every session of this server shares."""
-    return Slots(MAX_CONCURRENT_RUNS)
+    return _SLOTS
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,7 +74,42 @@ def start_up() -> int:
     first Train draws its first point at once."""
     threads = configure_threads(MAX_CONCURRENT_RUNS)
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=_janitor, name="janitor", daemon=True).start()
     return threads
+
+
+def release_memory() -> None:
+    """Free what closed sessions left: drop the disconnected sessions whose reconnect window
+    (`server.disconnectedSessionTTL`) has passed — Streamlit's TTL cache only expires them when it is
+    next written to, which on a quiet server is never — collect garbage, and hand the freed heap back
+    to the OS (glibc's malloc_trim; otherwise a server's RSS stays at its peak)."""
+    with contextlib.suppress(Exception):  # private Streamlit internals: best effort, never an error
+        from streamlit.runtime import Runtime
+
+        cache = getattr(Runtime.instance()._session_mgr._session_storage, "_cache", None)
+        if hasattr(cache, "expire"):
+            cache.expire()
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+
+
+_libc = None
+with contextlib.suppress(OSError, TypeError, AttributeError):
+    _name = ctypes.util.find_library("c")
+    if _name and hasattr(ctypes.CDLL(_name), "malloc_trim"):
+        _libc = ctypes.CDLL(_name)
+
+
+def _janitor() -> None:
+    """Every JANITOR_SECONDS while the server is idle (no training running): release_memory."""
+    while True:
+        time.sleep(JANITOR_SECONDS)
+        try:
+            if not _SLOTS.running:
+                release_memory()
+        except Exception:  # noqa: BLE001 — a janitor must never die
+            log.exception("janitor")
 
 
 def wait_for_slot(slots: Slots, ticket: int, status) -> None:
