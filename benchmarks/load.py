@@ -238,6 +238,25 @@ async def _load(url: str, sessions: int, interrupts: float, seed: int, timeout_s
     return stats
 
 
+def _run_async(coro):
+    """asyncio.run in a thread of its own: the caller may already run an event loop (pytest with
+    sync Playwright open), and asyncio.run refuses to nest."""
+    out: dict = {}
+
+    def target():
+        try:
+            out["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 — re-raised in the caller
+            out["error"] = exc
+
+    t = threading.Thread(target=target, name="load")
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
 def run(sessions: int = 10, interrupts: float = 0.3, settle: float = 30.0, seed: int = 0, timeout_s: float = 300,
         proxy_stall: bool = False) -> dict:
     """Start a server, put the load on it, and return the figures (the server is always stopped)."""
@@ -247,7 +266,7 @@ def run(sessions: int = 10, interrupts: float = 0.3, settle: float = 30.0, seed:
         if stall else {}
     server = Server(env)
     try:
-        asyncio.run(_warm(server.url, timeout_s))
+        _run_async(_warm(server.url, timeout_s))
         time.sleep(3)
         before = rss_mb(server.proc.pid)
         peak = [before]
@@ -261,7 +280,7 @@ def run(sessions: int = 10, interrupts: float = 0.3, settle: float = 30.0, seed:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         started = time.monotonic()
-        stats = asyncio.run(_load(server.url, sessions, interrupts, seed, timeout_s, proxy_stall))
+        stats = _run_async(_load(server.url, sessions, interrupts, seed, timeout_s, proxy_stall))
         seconds = time.monotonic() - started
         stop.set()
         watcher.join()
