@@ -67,6 +67,7 @@ _offline = contextvars.ContextVar("offline", default=False)
 RETRY_AFTER = 60.0  # seconds a failed download is not tried again (a stalled network costs once)
 _failures: dict[tuple[str, str], tuple[float, str]] = {}  # (dataset, folder) -> (when, why); a few folders
 _failures_lock = threading.Lock()
+_fetch_locks: dict[tuple[str, str], threading.Lock] = {}  # one per (dataset, folder): a few
 
 
 @contextlib.contextmanager
@@ -97,21 +98,24 @@ def fetch(name: str, root: str | Path | None = None, progress: download.Progress
         return
     key = (name, str(root or cache_dir()))
     with _failures_lock:
-        when, why = _failures.get(key, (-RETRY_AFTER, ""))
-    if (age := time.monotonic() - when) < RETRY_AFTER:
-        raise DatasetUnavailable(f"{name} could not be downloaded {age:.0f} s ago ({why}); "
-                                 f"the next try is in {RETRY_AFTER - age:.0f} s")
-    try:
-        download.fetch_mnist(name, Path(root) if root else cache_dir(), progress)
-    except download.DownloadError as exc:
-        log.warning("download of %s failed: %s", name, exc)
+        lock = _fetch_locks.setdefault(key, threading.Lock())
+    with lock:  # one download per dataset at a time; who waited on a failed one is told at once
         with _failures_lock:
-            if len(_failures) > 16:
-                _failures.clear()
-            _failures[key] = (time.monotonic(), _short_reason(exc))
-        raise DatasetUnavailable(f"{name} could not be downloaded into {root or cache_dir()} "
-                                 f"({_short_reason(exc)}); it needs the internet once, then works offline "
-                                 "from the cache") from exc
+            when, why = _failures.get(key, (-RETRY_AFTER, ""))
+        if (age := time.monotonic() - when) < RETRY_AFTER:
+            raise DatasetUnavailable(f"{name} could not be downloaded {age:.0f} s ago ({why}); "
+                                     f"the next try is in {RETRY_AFTER - age:.0f} s")
+        try:
+            download.fetch_mnist(name, Path(root) if root else cache_dir(), progress)
+        except download.DownloadError as exc:
+            log.warning("download of %s failed: %s", name, exc)
+            with _failures_lock:
+                if len(_failures) > 16:
+                    _failures.clear()
+                _failures[key] = (time.monotonic(), _short_reason(exc))
+            raise DatasetUnavailable(f"{name} could not be downloaded into {root or cache_dir()} "
+                                     f"({_short_reason(exc)}); it needs the internet once, then works offline "
+                                     "from the cache") from exc
 
 
 def _short_reason(exc: Exception) -> str:

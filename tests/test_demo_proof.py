@@ -496,3 +496,24 @@ def test_transfers_seed_table_has_one_type_per_column(fake_cifar):
     table = at.dataframe[0].value
     assert list(table["run"]) == ["seed 0", "seed 1", "mean", "std"]
     assert all(isinstance(v, str) for col in table.columns for v in table[col])
+
+
+def test_two_visitors_on_a_stalled_network_wait_one_timeout_not_two(stalled, tmp_path, monkeypatch):
+    from torchvision import datasets
+
+    monkeypatch.setattr(download, "TIMEOUT", 1.5)
+    monkeypatch.setattr(datasets.FashionMNIST, "mirrors", [stalled])
+    waits: list[float] = []
+
+    def visitor():
+        started = time.monotonic()
+        with pytest.raises(data.DatasetUnavailable):
+            data.fetch("fashion_mnist", tmp_path)
+        waits.append(time.monotonic() - started)
+
+    threads = [threading.Thread(target=visitor) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(waits) == 2 and max(waits) < 2 * 1.5  # the second was told when the first failed
