@@ -517,3 +517,27 @@ def test_two_visitors_on_a_stalled_network_wait_one_timeout_not_two(stalled, tmp
     for t in threads:
         t.join()
     assert len(waits) == 2 and max(waits) < 2 * 1.5  # the second was told when the first failed
+
+
+def test_the_janitor_shuts_down_sessions_past_their_reconnect_window(monkeypatch):
+    """Streamlit's session storage drops an expired session only on its next write, and never shuts it
+    down (its download files stay in the media file manager): release_memory does both."""
+    from types import SimpleNamespace
+
+    from streamlit import runtime
+    from streamlit.runtime.caching.ttl_cache import TTLCache
+
+    from ui import admission
+
+    now = [0.0]
+    cache = TTLCache(maxsize=10, ttl=15, timer=lambda: now[0])
+    shut = []
+    for sid in ("a", "b"):
+        cache[sid] = SimpleNamespace(session=SimpleNamespace(shutdown=lambda sid=sid: shut.append(sid)))
+    fake = SimpleNamespace(_session_mgr=SimpleNamespace(_session_storage=SimpleNamespace(_cache=cache)))
+    monkeypatch.setattr(runtime.Runtime, "instance", classmethod(lambda cls: fake))
+    admission.release_memory()
+    assert shut == [] and len(cache) == 2  # within the window: kept for a reconnect
+    now[0] = 16.0
+    admission.release_memory()
+    assert sorted(shut) == ["a", "b"] and len(cache) == 0

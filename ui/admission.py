@@ -79,16 +79,17 @@ def start_up() -> int:
 
 
 def release_memory() -> None:
-    """Free what closed sessions left: drop the disconnected sessions whose reconnect window
-    (`server.disconnectedSessionTTL`) has passed — Streamlit's TTL cache only expires them when it is
-    next written to, which on a quiet server is never — collect garbage, and hand the freed heap back
-    to the OS (glibc's malloc_trim; otherwise a server's RSS stays at its peak)."""
+    """Free what closed sessions left: shut down the disconnected sessions whose reconnect window
+    (`server.disconnectedSessionTTL`) has passed — Streamlit's TTL cache only drops them when it is
+    next written to, which on a quiet server is never, and dropping does not shut them down, so each
+    kept its download buttons' CSV files in the media file manager — then collect garbage and hand
+    the freed heap back to the OS (glibc's malloc_trim; otherwise a server's RSS stays at its peak)."""
     with contextlib.suppress(Exception):  # private Streamlit internals: best effort, never an error
         from streamlit.runtime import Runtime
 
         cache = getattr(Runtime.instance()._session_mgr._session_storage, "_cache", None)
-        if hasattr(cache, "expire"):
-            cache.expire()
+        for _, info in cache.expire() if hasattr(cache, "expire") else ():
+            info.session.shutdown()  # as a closed session is: its download files and media go too
     gc.collect()
     if _libc is not None:
         _libc.malloc_trim(0)
