@@ -27,8 +27,8 @@ BLOWUP = 100.0
 BLOWUP_STEPS = 20
 NON_FINITE, BLOWN_UP = 1.0, 2.0  # the value of a `diverged_reason` record
 REASONS = {NON_FINITE: "non-finite loss or gradient",
-           BLOWN_UP: f"loss above {BLOWUP:g}× chance level (a 2-D surface: its start) for {BLOWUP_STEPS} steps "
-                     "in a row"}
+           BLOWN_UP: f"the loss stayed above {BLOWUP:g}× its starting level (chance, for a classifier) for "
+                     f"{BLOWUP_STEPS} steps in a row"}
 
 
 class BlowUp:
