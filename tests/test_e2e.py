@@ -1,5 +1,6 @@
 """End to end: the real server on localhost, every page in headless Debian Chromium, Train pressed."""
 
+import re
 import urllib.parse
 
 import pytest
@@ -52,7 +53,7 @@ def test_live_curves_then_stop_keeps_the_partial_run(page, server):
     page.goto(f"{server}/vanishing?steps=20000&depth=3&width=16")
     page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("ETA").wait_for(timeout=30_000)  # the live progress bar
+    page.get_by_text(re.compile(r"ETA \d+ s")).first.wait_for(timeout=30_000)  # the live progress bar
     page.wait_for_function("() => document.querySelectorAll('.mark-line path').length > 0", timeout=30_000)
     assert _marks_with_data(page) > 0  # charts hold data while training runs
     page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True).click()
