@@ -9,7 +9,7 @@
   registry in core.experiments; one that needs a download it cannot get reports null).
 - server_load: a real server on loopback, 10 Chromium sessions each training every lesson's default
   at once (benchmarks.load): runs completed, exceptions, queue places seen, and the server's RSS
-  before (warm), at its peak and 30 s after the tabs closed. `--no-load` skips it (about 3 minutes).
+  before (warm), at its peak and 30 s after the tabs closed. `--no-load` skips it (about 10 minutes here).
 """
 
 from __future__ import annotations
