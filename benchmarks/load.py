@@ -104,6 +104,26 @@ class Stall:
         self.sock.close()
 
 
+def start_server(port: int, log, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`streamlit run app.py` on 127.0.0.1:port, output to `log` (also the browser tests' server)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def wait_healthy(url: str, timeout_s: float = 60) -> bool:
+    """Whether the server at `url` answers its health check within `timeout_s`."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 class Server:
     """`streamlit run app.py` on loopback, with its log in a temporary file."""
 
@@ -112,20 +132,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 — kept open for the server's life
             "w+", prefix="deepnet-lab-load-", suffix=".log", delete=False)
-        env = {**os.environ, **(env_extra or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
-                    return
-            except OSError:
-                time.sleep(0.3)
-        self.close()
-        raise RuntimeError("the server did not start within 60 s")
+        self.proc = start_server(self.port, self.log, {**os.environ, **(env_extra or {})})
+        if not wait_healthy(self.url):
+            self.close()
+            raise RuntimeError("the server did not start within 60 s")
 
     def tracebacks(self) -> int:
         return Path(self.log.name).read_text(errors="replace").count("Traceback")
@@ -246,7 +256,7 @@ def _run_async(coro):
     def target():
         try:
             out["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 — re-raised in the caller
+        except Exception as exc:  # noqa: BLE001 — re-raised in the caller
             out["error"] = exc
 
     t = threading.Thread(target=target, name="load")

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     records: list = []
     try:
-        partial = None if out == "-" else open_partial(out)  # a bad --out fails now, before any training
+        partial = None if out == "-" else Partial(out)  # a bad --out fails now, before any training
     except OSError as exc:
         sys.stderr.write(f"error: --out {out}: {exc.strerror or exc}\n")
         return 2
@@ -218,10 +218,6 @@ class Partial:
             self.file.close()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.tmp)
-
-
-def open_partial(out: str) -> Partial:
-    return Partial(out)
 
 
 def _kept(records, into: list):
