@@ -1,23 +1,12 @@
-"""Deep-Net Training Lab: navigation, page config and the shared sidebar; nothing else.
+"""Deep-Net Training Lab's server. `streamlit run app.py` serves lab.py (navigation and pages).
 
-The pages come from the registry (core.experiments.LESSONS), so a new lesson appears here by itself.
+Streamlit runs the st.App below under uvicorn, whose start-up runs ui.server.lifespan before the
+first connection: torch is imported and warmed up before anyone visits. `streamlit run lab.py` and
+AppTest run the same pages without it (the warm-up then starts with the first visit).
 """
 
 import streamlit as st
 
-from ui.nav import ROOT, first_paint, lesson_pages, mark_entrypoint, resume_deep_link  # ui.nav: no torch
+from ui.server import lifespan
 
-st.set_page_config(page_title="Deep-Net Training Lab", layout="wide")
-first_paint()  # before torch is imported: a fresh server shows no file-name navigation meanwhile
-
-from core.device import describe  # noqa: E402 — imports torch (seconds on a cold server)
-from ui.admission import start_up  # noqa: E402
-from ui.errors import guarded  # noqa: E402
-
-mark_entrypoint()
-start_up()
-
-page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True), *lesson_pages()])
-resume_deep_link()
-st.sidebar.caption(f"Device: {describe()}. Runs pick CUDA only when they are big enough to gain from it.")
-guarded(page.run)
+app = st.App("lab.py", lifespan=lifespan)

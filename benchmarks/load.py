@@ -104,12 +104,13 @@ class Stall:
         self.sock.close()
 
 
-def start_server(port: int, log, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port, output to `log` (also the browser tests' server)."""
+def start_server(port: int, log, env: dict[str, str] | None = None, script: str = "app.py",
+                 cwd: Path = ROOT) -> subprocess.Popen:
+    """`streamlit run app.py` (or `script`) on 127.0.0.1:port, output to `log` (also the browser tests' server)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def wait_healthy(url: str, timeout_s: float = 60) -> bool:

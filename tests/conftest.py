@@ -30,10 +30,10 @@ def server():
         yield from _serve(port, log)
 
 
-def _serve(port: int, log):
+def _serve(port: int, log, **where):
     from benchmarks.load import start_server, wait_healthy
 
-    proc = start_server(port, log)
+    proc = start_server(port, log, **where)
     url = f"http://127.0.0.1:{port}"
     if not wait_healthy(url):
         proc.kill()

@@ -12,7 +12,7 @@ from core.experiments import LESSONS, experiments, lesson_of
 
 from .conftest import ROOT
 
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "lab.py")
 TIMEOUT = 180
 EXPERIMENTS = experiments()
 WIDGETS = ("selectbox", "slider", "number_input", "multiselect", "text_input", "toggle", "select_slider")

@@ -234,7 +234,7 @@ def test_plain_escapes_every_markup_character(text):
 def test_a_url_value_is_shown_escaped_in_the_warning():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=60)
     at.query_params["activation"] = "[Log in again](https://evil.example)"
     at.run()
     at.switch_page("pages/vanishing.py").run()
@@ -247,7 +247,7 @@ def test_a_url_value_is_shown_escaped_in_the_warning():
 def test_a_repeated_url_key_is_refused_with_a_message():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=60)
     at.query_params["depth"] = ["5", "6"]
     at.run()
     at.switch_page("pages/vanishing.py").run()
@@ -407,9 +407,77 @@ def test_a_healthy_run_is_not_called_diverged():
 
 # 9. A fresh server: the warm-up does not block the first page, and a type error names the type.
 
-def test_start_up_does_not_wait_for_the_warm_up():
-    source = (ROOT / "ui" / "admission.py").read_text()
-    assert "show_spinner=False" in source and "threading.Thread(target=warm_up" in source
+def _fresh_start_up(monkeypatch, warm_up):
+    from ui import admission
+
+    monkeypatch.setattr(admission, "_started", None)
+    monkeypatch.setattr(admission, "warm_up", warm_up)
+    monkeypatch.setattr(admission, "_janitor", lambda: None)
+    return admission
+
+
+def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
+    """uvicorn runs the lifespan's start-up before accepting a connection: the warm-up must be over by its yield."""
+    import asyncio
+
+    from ui.server import lifespan
+
+    calls = []
+    admission = _fresh_start_up(monkeypatch, lambda: calls.append("warm-up"))
+
+    async def serve():
+        async with lifespan(None):
+            calls.append("serving")
+
+    asyncio.run(serve())
+    assert calls == ["warm-up", "serving"]
+    assert admission.start_up() == admission._started  # a script run afterwards: no second warm-up
+    assert calls == ["warm-up", "serving"]
+
+
+def test_a_failed_warm_up_still_serves(monkeypatch):
+    import asyncio
+
+    from ui.server import lifespan
+
+    def broken():
+        raise RuntimeError("no warm-up today")
+
+    _fresh_start_up(monkeypatch, broken)
+    served = []
+
+    async def serve():
+        async with lifespan(None):
+            served.append(True)
+
+    asyncio.run(serve())
+    assert served == [True]
+
+
+def test_without_the_lifespan_the_first_page_does_not_wait_for_the_warm_up(monkeypatch):
+    """`streamlit run lab.py` or AppTest: start_up from a script run returns while the warm-up still runs."""
+    import threading
+
+    release, done = threading.Event(), threading.Event()
+
+    def slow():
+        release.wait(10)
+        done.set()
+
+    admission = _fresh_start_up(monkeypatch, slow)
+    admission.start_up()
+    assert not done.is_set()
+    release.set()
+    assert done.wait(10)
+
+
+def test_app_py_is_an_st_app_that_serves_lab_py():
+    """`streamlit run app.py` and Community Cloud's entrypoint both start an st.App (so the lifespan runs)."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    for entry in (ROOT / "app.py", ROOT / "deploy" / "streamlit_app.py"):
+        assert discover_asgi_app(entry).is_asgi_app, entry
+        assert "lab.py" in entry.read_text() and "lifespan=lifespan" in entry.read_text()
 
 
 def test_a_value_of_the_wrong_type_names_the_type():
@@ -426,14 +494,6 @@ def test_the_cloud_requirements_take_cpu_only_torch():
     root = (ROOT / "requirements.txt").read_text()
     assert "download.pytorch.org" not in root  # a PyPI-only machine still installs the root file
     assert (ROOT / ".python-version").read_text().strip() == f"{sys.version_info.major}.{sys.version_info.minor}"
-
-
-def test_the_cloud_entrypoint_runs_the_app():
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "deploy" / "streamlit_app.py"), default_timeout=60).run()
-    assert not at.exception
-    assert any("Training Lab" in t.value for t in at.title)
 
 
 def test_threads_follow_the_quota_not_the_host(monkeypatch):
@@ -453,7 +513,7 @@ def test_a_page_run_stops_at_the_servers_time_limit(monkeypatch):
     from ui import live
 
     monkeypatch.setattr(live, "MAX_RUN_SECONDS", 1.0)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=120)
     at.query_params["steps"] = "100000"
     at.query_params["depth"] = "2"
     at.run()
@@ -473,7 +533,7 @@ def test_the_readme_command_listens_on_loopback_only():
 def test_an_unknown_url_key_is_ignored_quietly():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=60)
     at.query_params["utm_source"] = "newsletter"
     at.query_params["depth"] = "4"
     at.run()
@@ -486,7 +546,7 @@ def test_transfers_seed_table_has_one_type_per_column(fake_cifar):
     """A Styler over a mixed index made pyarrow log ArrowInvalid on every rerun: text columns now."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=120)
     for k, v in {"seeds": "2", "pretrain_steps": "20", "epochs": "2", "target_size": "20"}.items():
         at.query_params[k] = v
     at.run()

@@ -141,6 +141,25 @@ def test_a_fresh_server_never_shows_file_names_or_a_start_up_spinner(browser, tm
             next(serving, None)
 
 
+def test_the_cloud_entrypoint_serves_the_lab(browser, tmp_path):
+    """Community Cloud runs `streamlit run deploy/streamlit_app.py` (from elsewhere): the lab, its lessons, no error."""
+    from tests.conftest import ROOT, _free_port, _serve
+
+    with open(tmp_path / "server.log", "w") as log:
+        serving = _serve(_free_port(), log, script=str(ROOT / "deploy" / "streamlit_app.py"), cwd=tmp_path)
+        url = next(serving)
+        pg = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            pg.goto(f"{url}/")
+            pg.get_by_role("heading", name="Deep-Net Training Lab").wait_for(timeout=60_000)
+            pg.locator("[data-testid='stSidebarNav']").get_by_text(PAGES["batchnorm"]).wait_for(timeout=30_000)
+            assert pg.locator("[data-testid='stException']").count() == 0
+        finally:
+            pg.close()
+            next(serving, None)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
 def test_a_hostile_link_is_shown_as_text_not_markup(page, server):
     """URL values echoed in a warning: no link, no image, no formula; cut to 80 characters."""
     query = urllib.parse.urlencode({"activation": "[Session expired — Log in again](https://evil.example/login)",

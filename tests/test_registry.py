@@ -80,10 +80,10 @@ def test_a_registered_lesson_reaches_the_navigation(toy):
 
     from ui import nav
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=60)
     at.run()
     assert not at.exception
-    # app.py hands st.navigation exactly these pages, built from the registry
+    # lab.py hands st.navigation exactly these pages, built from the registry
     pages = at.session_state[nav.PAGES_KEY]  # per session: sessions are threads of one process
     assert [(p.title, p.url_path) for p in pages.values()] == [(x.title, x.name) for x in LESSONS]
     assert pages["toy"].title == toy.title

@@ -1,7 +1,7 @@
 """Server admission: at most a few trainings at once on one server, and a warm-up at start.
 
 torch's thread count is process-wide and every browser session is a thread of one process, so the
-threads are capped once and the Slots object is shared by every session (st.cache_resource).
+threads are capped once (start_up) and the Slots object is module state, shared by every session.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ import gc
 import logging
 import threading
 import time
-
-import streamlit as st
 
 from core.device import configure_threads
 from core.engine import warm_up
@@ -67,15 +65,35 @@ def server_slots() -> Slots:
     return _SLOTS
 
 
-@st.cache_resource(show_spinner=False)
-def start_up() -> int:
-    """Once per server: cap torch's process-wide threads (sessions are threads of one process),
-    then warm torch up in the background (the first visitor's page does not wait for it) so the
-    first Train draws its first point at once."""
-    threads = configure_threads(MAX_CONCURRENT_RUNS)
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    threading.Thread(target=_janitor, name="janitor", daemon=True).start()
-    return threads
+_started: int | None = None
+_start_lock = threading.Lock()
+
+
+def start_up(background: bool = True) -> int:
+    """Once per server process: cap torch's process-wide threads (sessions are threads of one
+    process), warm torch up and start the janitor. The server's lifespan (ui/server.py) calls it with
+    background=False before the server accepts a connection; every script run calls it too, which is
+    then a no-op — or, where the server started without the lifespan (`streamlit run lab.py`, AppTest),
+    starts the warm-up in the background so the first visitor's page does not wait for it."""
+    global _started
+    with _start_lock:
+        if _started is not None:
+            return _started
+        threads = configure_threads(MAX_CONCURRENT_RUNS)
+        if background:
+            threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        else:
+            _warm_up()
+        threading.Thread(target=_janitor, name="janitor", daemon=True).start()
+        _started = threads
+        return threads
+
+
+def _warm_up() -> None:
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 — a failed warm-up costs the first run its one-off costs, no more
+        log.exception("warm-up")
 
 
 def release_memory() -> None:

@@ -67,7 +67,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         stop_col.button("Stop", key=f"{experiment.name}.stop", help="Stop this run; what it recorded so far is kept.")
         placeholders = chart_grid(len(charts))
     buffers = LiveBuffers()
-    start_up()  # normally done by app.py; a first visit straight to a page may skip it
+    start_up()  # normally done at server start (ui/server.py); a first visit straight to a page may skip it
     slots, ticket = server_slots(), None
     started = time.perf_counter()
     frame_steps = -(-total // FRAMES)  # at most FRAMES redraws when paced

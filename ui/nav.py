@@ -1,7 +1,7 @@
-"""Deep links on a fresh server: make sure app.py's navigation runs before any page.
+"""Deep links on a fresh server: make sure lab.py's navigation runs before any page.
 
 Streamlit runs a `pages/` script directly when a deep link is a fresh server's first request,
-skipping the entrypoint (streamlit/streamlit#9624). A page then hands over to app.py, which
+skipping the entrypoint (streamlit/streamlit#9624). A page then hands over to lab.py, which
 builds the navigation and switches back to the page with the link's query parameters.
 """
 
@@ -18,19 +18,19 @@ DEEP_LINK = "_deep_link"
 
 
 def mark_entrypoint() -> None:
-    """Called by app.py on every run."""
+    """Called by lab.py on every run."""
     st.session_state[ENTRY_FLAG] = True
 
 
 def ensure_entrypoint(page_path: str) -> None:
-    """Called first by every page: hand over to app.py if it has not run in this session."""
+    """Called first by every page: hand over to lab.py if it has not run in this session."""
     if not st.session_state.get(ENTRY_FLAG):
         st.session_state[DEEP_LINK] = (page_path, st.query_params.to_dict())
-        st.switch_page("app.py")
+        st.switch_page("lab.py")
 
 
 def resume_deep_link() -> None:
-    """Called by app.py after st.navigation: go to the page a deep link asked for."""
+    """Called by lab.py after st.navigation: go to the page a deep link asked for."""
     link = st.session_state.pop(DEEP_LINK, None)
     if link is not None:
         st.switch_page(link[0], query_params=link[1])
@@ -38,7 +38,7 @@ def resume_deep_link() -> None:
 
 def first_paint() -> None:
     """On a fresh server's first run, Streamlit still treats `pages/` as a v1 multipage folder and has
-    already sent a navigation of raw file names ("app, activations, batchnorm, …"); app.py then spends
+    already sent a navigation of raw file names ("app, activations, batchnorm, …"); lab.py then spends
     seconds importing torch before its own navigation. Replace it at once with the same pages, hidden
     (the same URL paths, so a deep link resolves alike), until the titled navigation follows."""
     try:
@@ -57,7 +57,7 @@ PAGES_KEY = "_lesson_pages"  # session state: lesson name -> this session's st.P
 
 def page_of(lesson_name: str):
     """This session's st.Page of a lesson (for st.page_link). Per session, never module-wide: every
-    session runs app.py in a thread of its own, and st.navigation must get the Page objects it made."""
+    session runs lab.py in a thread of its own, and st.navigation must get the Page objects it made."""
     return st.session_state[PAGES_KEY][lesson_name]
 
 
@@ -79,7 +79,7 @@ def lesson_pages() -> list:
     pages = {}
     for lesson in LESSONS:
         path = f"pages/{lesson.name}.py"
-        # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
+        # absolute, so that another entrypoint (deploy/streamlit_lab.py) finds the same files
         source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
         pages[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
     st.session_state[PAGES_KEY] = pages
