@@ -103,3 +103,19 @@ def test_device_choice():
             TrainConfig(device="cuda")
     else:
         assert resolve("auto", 512, 1024).type == "cuda"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (the device check runs it)")
+def test_a_run_on_cuda_records_what_the_cpu_records():
+    """Same seed, same data: CUDA's losses follow the CPU's (float kernels differ a little), and every
+    metric the CPU records is recorded, finite, on CUDA too."""
+    cfg = TrainConfig(depth=4, width=64, activation="relu", init="he_normal", lr=0.05, steps=20,
+                      probe_every=5, eval_every=10)
+    data = load("digits", 0)
+    runs = {dev: list(train(dataclasses.replace(cfg, device=dev), data)) for dev in ("cpu", "cuda")}
+    loss = {dev: [r.value for r in rs if r.metric == "loss"] for dev, rs in runs.items()}
+    assert len(loss["cpu"]) == len(loss["cuda"]) == 20
+    assert max(abs(a - b) for a, b in zip(loss["cpu"], loss["cuda"])) < 1e-3
+    keys = {dev: {(r.step, r.metric, r.layer) for r in rs} for dev, rs in runs.items()}
+    assert keys["cpu"] == keys["cuda"]
+    assert all(math.isfinite(r.value) for r in runs["cuda"])
