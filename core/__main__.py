@@ -1,6 +1,8 @@
 """The headless runner: `python -m core run EXPERIMENT [--field value ...] --out F.csv`,
-`python -m core list` for the experiments it knows (the registry, core.experiments.LESSONS), and
-`python -m core claims LESSON [--preset P] [--seeds 0,1,2,3,4]`, which checks a lesson's claims.
+`python -m core list` for the experiments it knows (the registry, core.experiments.LESSONS),
+`python -m core claims LESSON [--preset P] [--seeds 0,1,2,3,4]`, which checks a lesson's claims, and
+`python -m core export EXPERIMENT [--field value ...] --out run.py`, which writes the run as one
+standalone PyTorch script (core.export; the options are the run command's).
 
 Options come from the experiment's Config fields. A bad option prints one line naming it and
 what it accepts, and exits with code 2; something the run needs from the internet and cannot
@@ -137,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "claims":
         return claims_command(argv[1:])
     top = OneLineParser(prog="python -m core",
-                        description="list: the experiments; run: one of them, as CSV; claims: check a lesson's claims.")
-    top.add_argument("command", choices=["list", "run", "claims"])
+                        description="list: the experiments; run: one of them, as CSV; claims: check a lesson's claims; "
+                                    "export: a run as a standalone PyTorch script.")
+    top.add_argument("command", choices=["list", "run", "claims", "export"])
     top.add_argument("experiment", nargs="?", choices=list(registry))
     if not argv or argv[0] in ("-h", "--help"):
         top.print_help()
@@ -156,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"error: {option(exc.option)} {exc.message}\n")
         return 2
+    if head.command == "export":
+        return export_command(experiment, cfg, out)
     records: list = []
     try:
         partial = None if out == "-" else Partial(out)  # a bad --out fails now, before any training
@@ -191,6 +196,33 @@ def main(argv: list[str] | None = None) -> int:
     for note in experiment.notes(records, cfg):
         sys.stderr.write(f"note: {note}\n")
     sys.stderr.write(f"{experiment.name}: wrote {n} records to {out}\n")
+    return 0
+
+
+def export_command(experiment: Experiment, cfg, out: str) -> int:
+    """Write the run as a standalone script (to standard output for `--out -`), atomically."""
+    from .export import NotExportable, script
+
+    try:
+        text = script(experiment, cfg, None if out == "-" else Path(out).name)
+    except NotExportable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    if out == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        partial = Partial(out)
+        with partial.file as fh:
+            fh.write(text)
+        partial.commit()
+    except OSError as exc:
+        sys.stderr.write(f"error: --out {out}: {exc.strerror or exc}\n")
+        return 2
+    finally:
+        with contextlib.suppress(NameError):
+            partial.discard()
+    sys.stderr.write(f"{experiment.name}: wrote a PyTorch script to {out} (run it: python {out} --out run.csv)\n")
     return 0
 
 

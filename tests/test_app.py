@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.__main__ import main
 from core.config import format_value
 from core.experiments import LESSONS, experiments, lesson_of
+from core.export import exportable
 
 from .conftest import ROOT
 
@@ -67,7 +68,9 @@ def test_every_experiment_trains_from_a_link(name, cached_weights, fake_cifar):
     result = at.session_state[name]
     assert result.status == "finished" and result.config == exp.configure(**exp.smoke)
     assert any(f"Finished {result.last_step} steps" in s.value for s in at.success)
-    assert any(b.label == "Download CSV" for b in at.get("download_button"))
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download CSV" in labels
+    assert ("Export as PyTorch script" in labels) == exportable(name)  # every MLP experiment, and only those
     assert at.get("vega_lite_chart")
 
 

@@ -115,7 +115,7 @@ def test_a_run_on_cuda_records_what_the_cpu_records():
     runs = {dev: list(train(dataclasses.replace(cfg, device=dev), data)) for dev in ("cpu", "cuda")}
     loss = {dev: [r.value for r in rs if r.metric == "loss"] for dev, rs in runs.items()}
     assert len(loss["cpu"]) == len(loss["cuda"]) == 20
-    assert max(abs(a - b) for a, b in zip(loss["cpu"], loss["cuda"])) < 1e-3
+    assert max(abs(a - b) for a, b in zip(loss["cpu"], loss["cuda"], strict=True)) < 1e-3
     keys = {dev: {(r.step, r.metric, r.layer) for r in rs} for dev, rs in runs.items()}
     assert keys["cpu"] == keys["cuda"]
     assert all(math.isfinite(r.value) for r in runs["cuda"])

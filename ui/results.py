@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.config import format_value, to_strings
 from core.experiment import Experiment
+from core.export import exportable, script
 from core.records import NON_FINITE, REASONS, KeptRecords, csv_bytes
 
 from .buffers import LiveBuffers, final_buffers
@@ -108,10 +109,19 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     st.caption(f"Settings of this run: {describe(result.config)}")
     charts = charts_for(result.config)
     draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
-    st.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
-                       mime="text/csv", key=f"{experiment.name}.download",
-                       help="Every record of this run: run, step, metric, layer, value — the same CSV as "
-                            f"`python -m core run {experiment.name}` with these settings.")
+    left, right = st.columns(2)
+    left.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
+                         mime="text/csv", key=f"{experiment.name}.download",
+                         help="Every record of this run: run, step, metric, layer, value — the same CSV as "
+                              f"`python -m core run {experiment.name}` with these settings.")
+    if exportable(experiment.name):
+        right.download_button(
+            "Export as PyTorch script", script(experiment, result.config), file_name=f"{experiment.name}_run.py",
+            mime="text/x-python", key=f"{experiment.name}.export",
+            help="One standalone .py file that needs only torch (and scikit-learn or torchvision for the data): "
+                 "the same data split, networks, initialisation, optimizer, schedule, clipping and seed. It trains "
+                 "and writes the loss per step in the same CSV columns; `--steps N` and `--out FILE.csv` change "
+                 "its length and where the CSV goes.")
     if result.records.thinned:
         st.caption(f"This run recorded more than {MAX_KEPT_RECORDS:,} records, so the page kept every "
                    f"{result.records.stride}th step of its per-step curves (evaluations and the last step in "
