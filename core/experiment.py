@@ -35,12 +35,22 @@ class RunNames:
     def annotate(self, df: pd.DataFrame) -> pd.DataFrame:
         """`df` with one column per run field, parsed once per distinct run name."""
         names = pd.Series(df["run"].astype(str).unique()) if len(df) else pd.Series([], dtype=str)
-        parsed = {n: self.parse(n) if n else {} for n in names}  # "" holds experiment-wide notes
+        parsed = {n: self._parse(n) for n in names}
         out = df.copy()
         runs = out["run"].astype(str)
         for f in self.fields:
             out[f] = runs.map({n: p.get(f) for n, p in parsed.items()})
         return out
+
+    def _parse(self, name: str) -> dict:
+        """The fields of one run name; none for "" (experiment-wide notes) or a name this experiment
+        did not make (an uploaded CSV, an overlay's `label · run`)."""
+        if not name:
+            return {}
+        try:
+            return self.parse(name)
+        except (ValueError, KeyError, TypeError, IndexError):
+            return {}
 
 
 def single(field_name: str) -> RunNames:

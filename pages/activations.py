@@ -14,9 +14,9 @@ from ui.results import ChartSpec  # noqa: E402
 
 EXP = activations.EXPERIMENT
 CHARTS = [
-    ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
                                        "cross-entropy", color="run"), ("loss", "val_loss", "diverged")),
-    ChartSpec(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
+    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
               ("val_accuracy", "diverged")),
     ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", "Dead units per layer", "dead fraction", [0, 1]),
               ("dead_fraction",)),

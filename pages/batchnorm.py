@@ -17,9 +17,9 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     """The lesson's charts for a run of `cfg` (its last hidden layer is the run's own depth)."""
     last = cfg.depth
     return [
-        ChartSpec(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
+        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
                   ("val_accuracy", "diverged")),
-        ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
+        ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
                                            "cross-entropy", color="run"), ("loss", "val_loss", "diverged")),
         ChartSpec(lambda df: charts.band_over_time(df, last, f"Layer {last} (last hidden): input percentiles 15/50/85"),
                   ("preact_p15", "preact_p50", "preact_p85")),

@@ -50,7 +50,7 @@ def _set_start() -> None:
         st.session_state[f"{SURF.name}.preset"] = controls.CUSTOM
 
 SURFACE_CHARTS = [
-    ChartSpec(lambda df: charts.curves(df, ("loss",), "Loss against step (symmetric log)", "loss", color="run",
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss",), "Loss against step (symmetric log)", "loss", color="run",
                                        symlog=True), ("loss", "diverged")),
     ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",), "Effective step: distance moved per step",
                                        "distance", color="run", log=True), ("x", "y")),
@@ -106,11 +106,13 @@ def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
                          "diverged": failed})
 
 NET_CHARTS = [
-    ChartSpec(lambda df: charts.curves(_final(df), ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
-                                       "cross-entropy (log)", color="run", log=True), ("loss", "val_loss", "diverged")),
-    ChartSpec(lambda df: charts.curves(_final(df), ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
-              ("val_accuracy", "diverged")),
-    ChartSpec(lambda df: charts.curves(_final(df), ("lr",), "Learning rate", "learning rate", color="run"), ("lr",)),
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("loss", "val_loss"),
+                                             "Loss (solid: train, dashed: validation)", "cross-entropy (log)",
+                                             color="run", log=True), ("loss", "val_loss", "diverged")),
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), "Validation accuracy", "accuracy",
+                                             color="run"), ("val_accuracy", "diverged")),
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), "Learning rate", "learning rate", color="run"),
+                    ("lr",)),
     ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged")),
 ]
 RANGE_CHARTS = [ChartSpec(charts.loss_vs_lr, ("loss", "lr"))]

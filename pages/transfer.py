@@ -15,14 +15,14 @@ from ui.results import ChartSpec  # noqa: E402
 EXP, CNN = T.EXPERIMENT, T.CNN_EXPERIMENT
 LESSON = T.LESSON
 CHARTS = [
-    ChartSpec(lambda df: charts.curves(df[df["variant"] == T.MODEL_A], ("loss", "val_accuracy"),
+    ChartSpec.curve(lambda df: charts.curves(df[df["variant"] == T.MODEL_A], ("loss", "val_accuracy"),
                                        "Model A: pretraining on the source classes", "value"),
               ("loss", "val_accuracy")),
     ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A]), ("val_accuracy",)),
     ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A], "loss", "Task B training loss"),
               ("loss",)),
 ]
-CNN_CHARTS = [ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss", "val_accuracy"),
+CNN_CHARTS = [ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss", "val_accuracy"),
                                                 "CNN: loss and validation accuracy", "value", color="metric"),
                         ("loss", "val_loss", "val_accuracy", "diverged"))]
 

@@ -13,9 +13,9 @@ from ui.results import ChartSpec  # noqa: E402
 
 EXP = vanishing.EXPERIMENT
 CHARTS = [
-    ChartSpec(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"),
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"),
               ("loss", "val_loss", "diverged")),
-    ChartSpec(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
+    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
               ("accuracy", "val_accuracy", "diverged")),
     ChartSpec(charts.heatmap, ("grad_norm",)),
     ChartSpec(charts.profile, ("grad_norm",)),

@@ -31,12 +31,23 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     span decades; `symlog` where they also cross zero (a saddle's loss)."""
     base = alt.Chart(df)
     scale = alt.Scale(type="log") if log else alt.Scale(type="symlog") if symlog else alt.Scale(zero=False)
+    overlay = "source" in df.columns  # several runs of the history drawn together: one colour per run
+    if overlay:
+        labels = list(df["source"].cat.categories) if isinstance(df["source"].dtype, pd.CategoricalDtype) \
+            else list(dict.fromkeys(df["source"]))
+        hue = alt.Color("source:N", title=None, scale=alt.Scale(domain=labels, scheme="tableau10"),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
+    else:
+        hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"))
+    dashed = overlay or color != "metric"
     lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
         x=alt.X("step:Q", title="step"),
         y=alt.Y("value:Q", title=y_title, scale=scale),
-        color=alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        strokeDash=alt.StrokeDash("metric:N", title=None) if color != "metric" else alt.Undefined,
-        tooltip=["run:N", "metric:N", "step:Q", alt.Tooltip("value:Q", format=".4g")],
+        color=hue,
+        strokeDash=alt.StrokeDash("metric:N", title=None) if dashed else alt.Undefined,
+        detail="run:N" if overlay else alt.Undefined,
+        tooltip=[*(["source:N"] if overlay else []), "run:N", "metric:N", "step:Q",
+                 alt.Tooltip("value:Q", format=".4g")],
     )
     return (lines + _diverged_rule(base)).properties(title=title, height=HEIGHT)
 

@@ -16,6 +16,7 @@ from core.config import ConfigError
 from core.data import DatasetUnavailable, Unavailable, no_downloads
 from core.experiment import Experiment
 
+from . import history
 from .admission import server_slots, start_up, wait_for_slot
 from .buffers import LiveBuffers
 from .results import ChartSpec, RunResult, chart_grid, draw
@@ -108,5 +109,6 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
             result.status = "stopped"  # a rerun interrupted us at a redraw, or the time limit
         if ticket is not None:
             slots.leave(ticket)
+        history.remember(experiment, result)  # finished, stopped or diverged: it joins the session's history
     area.empty()  # show_result draws the finished run in full
     return result

@@ -34,7 +34,7 @@ def default_charts(experiment: Experiment) -> ChartsFor:
     """Loss and accuracy against step, for whichever of them the experiment records."""
     pairs = [(("loss", "val_loss"), "Loss (solid: train, dashed: validation)", "cross-entropy"),
              (("accuracy", "val_accuracy"), "Accuracy (solid: train, dashed: validation)", "accuracy")]
-    specs = [ChartSpec(lambda df, m=m, t=t, y=y: charts.curves(df, m, t, y, color="run"), (*m, "diverged"))
+    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, t, y, color="run"), (*m, "diverged"))
              for m, t, y in pairs if set(m) & set(experiment.metrics)]
     return lambda cfg: specs
 

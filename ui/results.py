@@ -11,8 +11,10 @@ import streamlit as st
 from core.config import format_value, to_strings
 from core.experiment import Experiment
 from core.export import exportable, script
+from core.history import overlay_frame
 from core.records import NON_FINITE, REASONS, KeptRecords, csv_bytes
 
+from . import history
 from .buffers import LiveBuffers, final_buffers
 from .safe import plain
 
@@ -30,6 +32,7 @@ class RunResult:
     seconds: float = 0.0
     message: str = ""  # why an unavailable run could not start
     verdicts: list | None = None  # the claims checked on this run, once (the records no longer change)
+    entry_id: int | None = None  # its place in the session's run history (ui.history)
 
     @property
     def last_step(self) -> int:
@@ -57,6 +60,12 @@ class ChartSpec:
 
     build: Callable[[pd.DataFrame], object]
     metrics: tuple[str, ...]
+    overlay: bool = False  # a curve against step: runs of the history are drawn together in it
+
+    @classmethod
+    def curve(cls, build: Callable[[pd.DataFrame], object], metrics: tuple[str, ...]) -> ChartSpec:
+        """A chart built with charts.curves, which draws overlaid runs one colour each."""
+        return cls(build, metrics, overlay=True)
 
 
 ChartsFor = Callable[[object], list[ChartSpec]]  # a config -> the charts that draw its run
@@ -75,6 +84,21 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes."""
     for ph, spec in zip(placeholders, charts, strict=True):
         ph.altair_chart(spec.build(experiment.runs.annotate(buffers.frame(spec.metrics))), width="stretch")
+
+
+def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
+    """Several runs of the history: together in each curve (one colour per run, the same on every chart),
+    side by side in the other charts (per layer, per run)."""
+    for ph, spec in zip(placeholders, charts, strict=True):
+        if spec.overlay:
+            ph.altair_chart(spec.build(experiment.runs.annotate(overlay_frame(entries, spec.metrics))),
+                            width="stretch")
+            continue
+        with ph.container():
+            for col, entry in zip(st.columns(len(entries)), entries, strict=True):
+                col.caption(entry.label)
+                frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
+                col.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
 
 
 def describe(cfg) -> str:
@@ -108,7 +132,11 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                    f"{'; '.join(result.divergence_reasons)}): {', '.join(gone)}. That is a result, not an error.")
     st.caption(f"Settings of this run: {describe(result.config)}")
     charts = charts_for(result.config)
-    draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
+    overlaid = history.chosen(experiment, result.entry_id)
+    if overlaid:
+        draw_overlay(chart_grid(len(charts)), charts, overlaid, experiment)
+    else:
+        draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
     left, right = st.columns(2)
     left.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
                          mime="text/csv", key=f"{experiment.name}.download",
@@ -122,6 +150,7 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                  "the same data split, networks, initialisation, optimizer, schedule, clipping and seed. It trains "
                  "and writes the loss per step in the same CSV columns; `--steps N` and `--out FILE.csv` change "
                  "its length and where the CSV goes.")
+    history.manage(experiment)
     if result.records.thinned:
         st.caption(f"This run recorded more than {MAX_KEPT_RECORDS:,} records, so the page kept every "
                    f"{result.records.stride}th step of its per-step curves (evaluations and the last step in "

@@ -1,0 +1,207 @@
+"""A session's run history: every finished or stopped run, kept small, labelled and comparable.
+
+Pure Python and pandas (no Streamlit): the page keeps one History per session; the Runs page lists it;
+a CSV written by `python -m core run` (or the page) can join it through `read_csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .config import format_value, to_strings
+from .records import COLUMNS, Record
+
+MAX_RUNS = 20  # per lesson; pinned runs are kept, the oldest unpinned run goes first
+MAX_OVERLAY = 4  # runs drawn together
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_LABEL = 60
+
+
+class CSVError(ValueError):
+    """An uploaded CSV that is not a run's records; the message says what is wrong, nothing is loaded."""
+
+
+@dataclass
+class Entry:
+    """One run of the history: its records at the final charts' resolution (a compact frame)."""
+
+    id: int
+    lesson: str
+    experiment: str
+    config: object | None  # None for an uploaded CSV
+    frame: pd.DataFrame
+    status: str  # finished | stopped | diverged
+    last_step: int
+    seconds: float
+    label: str
+    pinned: bool = False
+    source: str = "lab"  # lab | upload
+
+    @property
+    def val_accuracy(self) -> float | None:
+        """The final validation accuracy (the best network's, where a run trains several)."""
+        val = self.frame[self.frame["metric"] == "val_accuracy"]
+        if val.empty:
+            return None
+        last = val.sort_values("step").groupby("run", observed=True)["value"].last()
+        return float(last.max())
+
+    @property
+    def status_text(self) -> str:
+        if self.status in ("stopped", "diverged"):
+            return f"{self.status} at step {self.last_step:,}"
+        return f"{self.status} ({self.last_step:,} steps)"
+
+    def records(self) -> list[Record]:
+        """The stored records (decimated to the charts' resolution), in the runner's columns."""
+        f = self.frame
+        return [Record(str(run), int(step), str(metric), None if pd.isna(layer) else int(layer), float(value))
+                for run, step, metric, layer, value in zip(f["run"], f["step"], f["metric"], f["layer"], f["value"],
+                                                           strict=True)]
+
+
+def summary(cfg) -> str:
+    """What differs from the defaults, shortly: `tanh · normal · lr 0.01` (choices by value, numbers by name)."""
+    if cfg is None:
+        return "uploaded"
+    parts = []
+    for name, value in to_strings(cfg, only_changed=True).items():
+        raw = getattr(cfg, name)
+        if isinstance(raw, str) or (isinstance(raw, tuple) and all(isinstance(v, str) for v in raw)):
+            parts.append(format_value(raw).replace(",", "+"))
+        else:
+            parts.append(f"{name.replace('_', ' ')} {value}")
+    return " · ".join(parts) or "defaults"
+
+
+@dataclass
+class History:
+    """Every lesson's runs in one session, newest first; bounded per lesson."""
+
+    entries: list[Entry] = field(default_factory=list)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def add(self, lesson: str, experiment: str, config, frame: pd.DataFrame, status: str, last_step: int,
+            seconds: float, what: str | None = None, source: str = "lab") -> Entry:
+        """Add a run, labelled `#n` and what differs from the defaults (or `what`)."""
+        n = next(self._ids)
+        entry = Entry(n, lesson, experiment, config, frame, status, last_step, seconds,
+                      label=f"#{n} {what or summary(config)}"[:MAX_LABEL], source=source)
+        self.entries.insert(0, entry)
+        self._bound(lesson)
+        return entry
+
+    def _bound(self, lesson: str) -> None:
+        mine = [e for e in self.entries if e.lesson == lesson]
+        extra = len(mine) - MAX_RUNS
+        for e in reversed(mine):  # oldest first
+            if extra <= 0:
+                break
+            if not e.pinned:
+                self.entries.remove(e)
+                extra -= 1
+
+    def of(self, experiment: str | None = None, lesson: str | None = None) -> list[Entry]:
+        return [e for e in self.entries if (experiment is None or e.experiment == experiment)
+                and (lesson is None or e.lesson == lesson)]
+
+    def get(self, entry_id: int) -> Entry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def delete(self, entry_id: int) -> None:
+        self.entries = [e for e in self.entries if e.id != entry_id]
+
+    def rename(self, entry_id: int, label: str) -> None:
+        if (e := self.get(entry_id)) is not None and label.strip():
+            e.label = label.strip()[:MAX_LABEL]
+
+    def nbytes(self) -> int:
+        return sum(int(e.frame.memory_usage(deep=True).sum()) for e in self.entries)
+
+
+def overlay_frame(entries: list[Entry], metrics) -> pd.DataFrame:
+    """The chosen runs' records of `metrics` in one frame, with `source` (the entry's label, categories
+    in the order given, so every chart gives each run the same colour)."""
+    wanted = set(metrics)
+    parts = []
+    for e in entries:
+        f = e.frame[e.frame["metric"].isin(wanted)].copy()
+        f["source"] = e.label
+        parts.append(f)
+    if not parts:
+        return pd.DataFrame(columns=[*COLUMNS, "source"])
+    df = pd.concat(parts, ignore_index=True)
+    labels = list(dict.fromkeys(e.label for e in entries))
+    df["source"] = pd.Categorical(df["source"], categories=labels)
+    for col in ("run", "metric"):
+        df[col] = df[col].astype(str).astype("category")
+    return df
+
+
+def to_csv(entries: list[Entry]) -> bytes:
+    """The chosen runs as one CSV in the runner's columns; each run is named `<label> · <run>`."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for e in entries:
+        for r in e.records():
+            writer.writerow((f"{e.label} · {r.run}" if r.run else e.label, r.step, r.metric,
+                             "" if r.layer is None else r.layer, repr(r.value)))
+    return buf.getvalue().encode()
+
+
+def read_csv(data: bytes) -> list[Record]:
+    """Records from a CSV the runner wrote, or CSVError saying why not (nothing is half-loaded):
+    over 20 MB, not UTF-8, other columns, a step or layer that is not a whole number, a value that is
+    not a finite number, or no rows."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CSVError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CSVError(f"The file is not UTF-8 text (byte {exc.start} cannot be read).") from None
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(rows, None)
+        if header is None or [h.strip() for h in header] != list(COLUMNS):
+            shown = ", ".join(header[:8])[:80] if header else "nothing"
+            raise CSVError(f"The columns must be {', '.join(COLUMNS)} (as `python -m core run` writes them); "
+                           f"this file has {shown}.")
+        records = []
+        for line, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            if len(row) != len(COLUMNS):
+                raise CSVError(f"Line {line} has {len(row)} fields, not {len(COLUMNS)}.")
+            run, step, metric, layer, value = row
+            if not metric or len(metric) > 64 or len(run) > 200:
+                raise CSVError(f"Line {line}: the metric must be a name of up to 64 characters.")
+            records.append(Record(run, _whole(step, "step", line), metric,
+                                  None if layer == "" else _whole(layer, "layer", line), _finite(value, line)))
+    except csv.Error as exc:
+        raise CSVError(f"The file is not valid CSV ({exc}).") from None
+    if not records:
+        raise CSVError("The file has the right columns but no records.")
+    return records
+
+
+def _whole(text: str, column: str, line: int) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
+        raise CSVError(f"Line {line}: {column} must be a whole number (got {text[:20]!r}).")
+    return int(text)
+
+
+def _finite(text: str, line: int) -> float:
+    try:
+        value = float(text) if len(text) <= 40 else math.nan
+    except ValueError:
+        raise CSVError(f"Line {line}: value must be a number (got {text[:20]!r}).") from None
+    if not math.isfinite(value):
+        raise CSVError(f"Line {line}: value must be a finite number (got {text[:20]!r}).")
+    return value

@@ -1,0 +1,111 @@
+"""The session's run history: labels, bounds, overlays, uploads (core.history and the pages)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core import history as H
+from core.__main__ import main
+from core.experiments import experiments
+from core.experiments.vanishing import Config as VanishingConfig
+from core.records import COLUMNS, csv_bytes
+
+from .test_app import _open
+
+
+def _frame(run="r", steps=5) -> pd.DataFrame:
+    return pd.DataFrame([(run, s, "loss", pd.NA, 1.0 / s) for s in range(1, steps + 1)]
+                        + [(run, steps, "val_accuracy", pd.NA, 0.5)], columns=list(COLUMNS))
+
+
+def test_labels_say_what_differs_from_the_defaults():
+    cfg = VanishingConfig(activation="tanh", init="normal", lr=0.01)
+    assert H.summary(cfg) == "tanh · normal · lr 0.01"
+    assert H.summary(VanishingConfig()) == "defaults"
+    h = H.History()
+    assert h.add("vanishing", "vanishing", cfg, _frame(), "finished", 5, 1.0).label == "#1 tanh · normal · lr 0.01"
+
+
+def test_at_most_twenty_runs_a_lesson_pinned_runs_kept():
+    h = H.History()
+    first = h.add("a", "a", None, _frame(), "finished", 5, 0.1)
+    first.pinned = True
+    for _ in range(30):
+        h.add("a", "a", None, _frame(), "finished", 5, 0.1)
+    h.add("b", "b", None, _frame(), "finished", 5, 0.1)
+    mine = h.of(lesson="a")
+    assert len(mine) == H.MAX_RUNS and first in mine
+    assert [e.id for e in mine[:-1]] == list(range(31, 12, -1))  # newest first, the oldest unpinned dropped
+    assert len(h.of(lesson="b")) == 1
+
+
+def test_rename_delete_and_status():
+    h = H.History()
+    e = h.add("a", "a", None, _frame(), "stopped", 3, 0.1)
+    h.rename(e.id, "  mine  ")
+    assert e.label == "mine" and e.status_text == "stopped at step 3"
+    h.rename(e.id, "   ")  # a blank name keeps the old one
+    assert e.label == "mine"
+    assert e.val_accuracy == 0.5
+    h.delete(e.id)
+    assert h.entries == []
+
+
+def test_overlay_frame_keeps_the_order_of_the_runs():
+    h = H.History()
+    a = h.add("a", "a", None, _frame("x"), "finished", 5, 0.1)
+    b = h.add("a", "a", None, _frame("y"), "finished", 5, 0.1)
+    df = H.overlay_frame([b, a], ("loss",))
+    assert list(df["source"].cat.categories) == [b.label, a.label]
+    assert set(df["metric"]) == {"loss"} and len(df) == 10
+
+
+def test_a_cli_csv_reads_back_exactly(tmp_path):
+    out = tmp_path / "run.csv"
+    assert main(["run", "vanishing", "--steps", "5", "--depth", "2", "--out", str(out)]) == 0
+    records = H.read_csv(out.read_bytes())
+    assert csv_bytes(records) == out.read_bytes()  # every field as written
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    (b"a,b,c\n1,2,3\n", "The columns must be run, step, metric, layer, value"),
+    (b"run,step,metric,layer,value\nr,one,loss,,1.0\n", "Line 2: step must be a whole number"),
+    (b"run,step,metric,layer,value\nr,1,loss,x,1.0\n", "Line 2: layer must be a whole number"),
+    (b"run,step,metric,layer,value\nr,1,loss,,abc\n", "Line 2: value must be a number"),
+    (b"run,step,metric,layer,value\nr,1,loss,,nan\n", "value must be a finite number"),
+    (b"run,step,metric,layer,value\nr,1,loss,,inf\n", "value must be a finite number"),
+    (b"run,step,metric,layer,value\nr,1,loss,1.0\n", "Line 2 has 4 fields"),
+    (b"run,step,metric,layer,value\n", "no records"),
+    ("run,step,metric,layer,value\nr\u00e9,1,loss,,1.0\n".encode("latin-1"), "not UTF-8"),
+    (b"run,step,metric,layer,value\n" + b"r,1,loss,,1.0\n" * (H.MAX_UPLOAD_BYTES // 14 + 1), "the limit is 20 MB"),
+])
+def test_a_bad_csv_is_refused_with_its_reason(data, says):
+    with pytest.raises(H.CSVError, match=None) as err:
+        H.read_csv(data)
+    assert says in str(err.value)
+
+
+def test_history_and_overlay_on_a_page():
+    """Two runs of a lesson: both in the history, 'Compare with previous run' overlays them on every chart."""
+    exp = experiments()["vanishing"]
+    at = _open(exp, {"steps": "8", "depth": "3"})
+    at.button(key="vanishing.train").click().run()
+    at.selectbox(key="vanishing.activation").set_value("relu").run()
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception
+    h = at.session_state["_history"]
+    assert [e.label for e in h.of("vanishing")] == ["#2 depth 3 · relu · steps 8", "#1 depth 3 · steps 8"]
+    at.button(key="vanishing.compare").click().run()
+    assert not at.exception
+    assert at.multiselect(key="vanishing.overlay").value == [1]
+    labels = ["#2 depth 3 · relu · steps 8", "#1 depth 3 · steps 8"]
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    domains = [layer["encoding"]["color"]["scale"]["domain"] for spec in specs for layer in spec.get("layer", [])
+               if layer.get("encoding", {}).get("color", {}).get("field") == "source"]
+    assert domains == [labels, labels]  # loss and accuracy: both runs in each, the same colour order
+    side_by_side = [c.value for c in at.caption if c.value in labels]
+    assert side_by_side == labels * 4  # gradient heat map, profile, percentile bands, fractions: a panel per run
+    assert len(specs) == 2 + 4 * 2

@@ -1,0 +1,154 @@
+"""The session's run history on a lesson page: every run joins it; pick runs to overlay, rename,
+pin, delete, bring back a CSV from `python -m core run`. The logic lives in core.history."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.experiment import Experiment
+from core.experiments import lesson_of
+from core.history import MAX_OVERLAY, MAX_RUNS, CSVError, Entry, History, read_csv
+
+from .buffers import final_buffers
+from .safe import plain
+
+KEY = "_history"
+
+
+def history() -> History:
+    """This session's history (kept across page switches: session state outlives a page)."""
+    if KEY not in st.session_state:
+        st.session_state[KEY] = History()
+    return st.session_state[KEY]
+
+
+def remember(experiment: Experiment, result) -> Entry | None:
+    """Add a finished, stopped or diverged run to the history, at the final charts' resolution."""
+    if result.status not in ("finished", "stopped", "diverged") or not len(result.records):
+        return None
+    frame = final_buffers(result.records).frame()
+    entry = history().add(lesson_of(experiment).name, experiment.name, result.config, frame, result.status,
+                          result.last_step, result.seconds)
+    result.entry_id = entry.id
+    return entry
+
+
+def _overlay_key(experiment: Experiment) -> str:
+    return f"{experiment.name}.overlay"
+
+
+def _compare_with_previous(experiment: Experiment, current: int) -> None:
+    others = [e.id for e in history().of(experiment.name) if e.id != current]
+    if others:
+        st.session_state[_overlay_key(experiment)] = [others[0]]
+
+
+def chosen(experiment: Experiment, current: int | None) -> list[Entry]:
+    """The overlay picker: the runs drawn with this one (current first); [] when none is picked."""
+    h = history()
+    options = [e.id for e in h.of(experiment.name) if e.id != current]
+    key = _overlay_key(experiment)
+    if key in st.session_state:  # drop runs deleted since they were picked
+        st.session_state[key] = [i for i in st.session_state[key] if i in options]
+    if not options:
+        return []
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    picked = left.multiselect(
+        "Overlay earlier runs", options, key=key, max_selections=MAX_OVERLAY - 1,
+        format_func=lambda i: _option(h.get(i)),
+        help=f"Draw up to {MAX_OVERLAY - 1} earlier runs of this session with this one: one colour per run on every "
+             "curve; the per-layer charts show each run side by side.")
+    right.button("Compare with previous run", key=f"{experiment.name}.compare", on_click=_compare_with_previous,
+                 args=(experiment, current), help="Overlay the run before this one.")
+    if not picked:
+        return []
+    first = [h.get(current)] if current is not None and h.get(current) else []
+    return first + [e for i in picked if (e := h.get(i)) is not None]
+
+
+def _option(entry: Entry | None) -> str:
+    if entry is None:
+        return "(deleted)"
+    acc = entry.val_accuracy
+    return f"{entry.label} — {entry.status_text}" + (f", val. accuracy {acc:.1%}" if acc is not None else "")
+
+
+def table(entries: list[Entry]) -> pd.DataFrame:
+    """The history as rows: what a reader compares (label, status, accuracy, time)."""
+    return pd.DataFrame({
+        "id": [e.id for e in entries],
+        "label": [e.label for e in entries],
+        "pinned": [e.pinned for e in entries],
+        "status": [e.status_text for e in entries],
+        "val. accuracy": [e.val_accuracy for e in entries],
+        "seconds": [round(e.seconds, 1) for e in entries],
+        "delete": [False] * len(entries),
+    })
+
+
+def manage(experiment: Experiment) -> None:
+    """The history of this experiment in an editable table (rename, pin, delete) and a CSV upload."""
+    h = history()
+    entries = h.of(experiment.name)
+    with st.expander(f"Run history ({len(entries)} in this session)", expanded=False):
+        st.caption(f"Every run of this session, newest first: at most {MAX_RUNS} per lesson (pinned runs are kept, "
+                   "the oldest unpinned go first). Edit a label to rename a run.")
+        if entries:
+            version = st.session_state.get(f"{experiment.name}.history_version", 0)
+            edited = st.data_editor(
+                table(entries), hide_index=True, key=f"{experiment.name}.history.{version}", width="stretch",
+                disabled=["id", "status", "val. accuracy", "seconds"],
+                column_config={
+                    "id": st.column_config.NumberColumn("run", help="The run's number in this session."),
+                    "label": st.column_config.TextColumn("label", help="Rename the run (up to 60 characters).",
+                                                         max_chars=60),
+                    "pinned": st.column_config.CheckboxColumn("pinned", help="A pinned run is never dropped."),
+                    "val. accuracy": st.column_config.NumberColumn(format="percent",
+                                                                   help="Final validation accuracy (the best "
+                                                                        "network's, where a run trains several)."),
+                    "delete": st.column_config.CheckboxColumn("delete", help="Remove this run from the history."),
+                })
+            _apply(h, entries, edited, experiment)
+        upload(experiment)
+
+
+def _apply(h: History, entries: list[Entry], edited: pd.DataFrame, experiment: Experiment) -> None:
+    changed = False
+    for entry, (_, row) in zip(entries, edited.iterrows(), strict=True):
+        if bool(row["delete"]):
+            h.delete(entry.id)
+            changed = True
+            continue
+        if str(row["label"]) != entry.label:
+            h.rename(entry.id, str(row["label"]))
+        entry.pinned = bool(row["pinned"])
+    if changed:  # a fresh editor, without the deleted rows' checkboxes
+        key = f"{experiment.name}.history_version"
+        st.session_state[key] = st.session_state.get(key, 0) + 1
+        st.rerun()
+
+
+def upload(experiment: Experiment) -> None:
+    """Bring back a CSV written by `python -m core run` (or the page's download) as a run to overlay."""
+    file = st.file_uploader(
+        "Bring a CSV back", type=["csv"], key=f"{experiment.name}.upload",
+        help="A CSV written by `python -m core run` or by this page (columns run, step, metric, layer, value), "
+             "up to 20 MB. It joins the history as a run you can overlay.")
+    if file is None:
+        return
+    seen = st.session_state.setdefault("_uploads_seen", set())
+    if file.file_id in seen:
+        return
+    seen.add(file.file_id)
+    try:
+        records = read_csv(file.getvalue())
+    except CSVError as exc:
+        st.error(plain(f"{file.name[:80]} was not loaded: {exc}"))
+        return
+    frame = final_buffers(records).frame()
+    last = max(r.step for r in records)
+    entry = history().add(lesson_of(experiment).name, experiment.name, None, frame, "finished", last, 0.0,
+                          what=f"upload {file.name.removesuffix('.csv')}", source="upload")
+    st.success(plain(f"{file.name[:80]}: {len(records):,} records loaded as {entry.label}. Pick it under "
+                     "Overlay earlier runs."))
