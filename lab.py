@@ -19,7 +19,8 @@ from ui.errors import guarded  # noqa: E402
 mark_entrypoint()
 start_up()
 
-page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True), *lesson_pages()])
+page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True), *lesson_pages(),
+                      st.Page(str(ROOT / "pages" / "runs.py"), title="Runs", url_path="runs")])
 resume_deep_link()
 st.sidebar.caption(f"Device: {describe()}. Runs pick CUDA only when they are big enough to gain from it.")
 guarded(page.run)

@@ -7,6 +7,9 @@
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
 - default_s.<experiment>: every registered experiment's default config, start to finish (the
   registry in core.experiments; one that needs a download it cannot get reports null).
+- history_mb: a session's run history holding 20 runs of each of the five lessons' defaults, stored as
+  the page stores every run (tracemalloc: what the filled history holds); history_frames_mb is the stored
+  frames' own size. Target <= 50 MB.
 - server_load: a real server on loopback, 10 Chromium sessions each training every lesson's default
   at once (benchmarks.load): runs completed, exceptions, queue places seen, and the server's RSS
   before (warm), at its peak and 30 s after the tabs closed. `--no-load` skips it (about 10 minutes here).
@@ -137,6 +140,33 @@ def default_run_s(experiment) -> float | None:
     return round(time.perf_counter() - start, 2)
 
 
+HISTORY_LESSONS = ("vanishing", "activations", "batchnorm", "transfer", "optimizers-net")
+
+
+def history_mb(runs_per_lesson: int = 20) -> dict:
+    """A session's run history full: `runs_per_lesson` runs of each of the five lessons' default (each
+    trained once here, then stored the way the page stores every run: ui.history.stored_frame into a
+    core.history.History). Reports the memory the history holds (tracemalloc: every allocation made
+    while it filled and still alive, the frames' buffers included) and the frames' own size."""
+    import tracemalloc
+
+    from core.history import History
+    from ui.history import stored_frame
+
+    registry = experiments()
+    finished = {name: list(registry[name].run(registry[name].config())) for name in HISTORY_LESSONS}
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    h = History()
+    for name, records in finished.items():
+        for _ in range(runs_per_lesson):
+            h.add(name, name, registry[name].config(), stored_frame(records), "finished", records[-1].step, 1.0)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return {"history_runs": len(h.entries), "history_mb": round(held / 2**20, 1),
+            "history_frames_mb": round(h.nbytes() / 2**20, 1)}
+
+
 def surface_race_s() -> float:
     """All nine optimizers × 300 steps on the default surface (best of three)."""
     cfg = optimizers.Config(optimizers=tuple(optimizers.OPTIMIZERS), steps=300)
@@ -183,6 +213,7 @@ def main() -> int:
     figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
     figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
+    figures.update(history_mb())  # target <= 50 MB for 20 runs of each of the five lessons
     if "--no-load" not in sys.argv:
         figures["server_load"] = server_load.run(sessions=10, interrupts=0.0, settle=30)
     json.dump(figures, sys.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -11,7 +12,7 @@ from core import history as H
 from core.__main__ import main
 from core.experiments import experiments
 from core.experiments.vanishing import Config as VanishingConfig
-from core.records import COLUMNS, csv_bytes
+from core.records import COLUMNS, Record, csv_bytes
 
 from .test_app import _open
 
@@ -106,6 +107,57 @@ def test_history_and_overlay_on_a_page():
     domains = [layer["encoding"]["color"]["scale"]["domain"] for spec in specs for layer in spec.get("layer", [])
                if layer.get("encoding", {}).get("color", {}).get("field") == "source"]
     assert domains == [labels, labels]  # loss and accuracy: both runs in each, the same colour order
-    side_by_side = [c.value for c in at.caption if c.value in labels]
-    assert side_by_side == labels * 4  # gradient heat map, profile, percentile bands, fractions: a panel per run
+    from ui.safe import plain
+
+    side_by_side = [c.value for c in at.caption if c.value in map(plain, labels)]
+    # gradient heat map, profile, percentile bands, fractions: a panel per run
+    assert side_by_side == [plain(label) for label in labels] * 4
     assert len(specs) == 2 + 4 * 2
+
+
+def test_the_runs_page_lists_overlays_downloads_and_links_runs_from_three_lessons():
+    from streamlit.testing.v1 import AppTest
+
+    from .conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=180).run()
+    smoke = {"vanishing": {"vanishing.steps": 6, "vanishing.depth": 2}}
+    for lesson, exp in (("vanishing", "vanishing"), ("batchnorm", "batchnorm"), ("activations", "activations")):
+        at.switch_page(f"pages/{lesson}.py").run()
+        for key, value in smoke.get(exp, {f"{exp}.steps": 6, f"{exp}.depth": 2}).items():
+            at.slider(key=key).set_value(value) if key.endswith("depth") else at.number_input(key=key).set_value(value)
+        at.run()
+        at.button(key=f"{exp}.train").click().run()
+        assert not at.exception
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["lesson"]) == ["Activation functions", "Batch normalization", "Vanishing & exploding gradients"]
+    at.multiselect(key="runs.picked").set_value([1, 2, 3]).run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(specs) == 2
+    assert at.get("download_button")[0].label == "Download these runs as CSV"
+    links = [str(p.proto) for p in at.get("page_link")]
+    assert len(links) == 3 and any("steps" in link for link in links)
+
+
+def test_a_huge_run_is_stored_within_the_row_bound():
+    """100 layers × 12 probe metrics × 2,000 probe steps: the history keeps it at the live resolution."""
+    from ui.history import MAX_ENTRY_ROWS, stored_frame
+
+    records = [Record("r", s, "loss", None, 1.0) for s in range(1, 20_001)]
+    records += [Record("r", s, f"m{k}", layer, 0.5) for s in range(10, 20_001, 10) for k in range(12)
+                for layer in range(1, 101)]
+    frame = stored_frame(records)
+    assert len(frame) <= MAX_ENTRY_ROWS
+    assert frame["step"].max() == 20_000  # the latest point is kept
+
+
+def test_downloaded_runs_read_back_with_their_labels():
+    h = H.History()
+    a = h.add("a", "a", None, _frame("x"), "finished", 5, 0.1)
+    b = h.add("b", "b", None, _frame("y"), "finished", 5, 0.1)
+    back = H.read_csv(H.to_csv([a, b]))
+    assert {r.run for r in back} == {f"{a.label} · x", f"{b.label} · y"}
+    assert len(back) == 12 and all(math.isfinite(r.value) for r in back)

@@ -10,7 +10,7 @@ from core.experiment import Experiment
 from core.experiments import lesson_of
 from core.history import MAX_OVERLAY, MAX_RUNS, CSVError, Entry, History, read_csv
 
-from .buffers import final_buffers
+from .buffers import LiveBuffers, final_buffers
 from .safe import plain
 
 KEY = "_history"
@@ -27,11 +27,26 @@ def remember(experiment: Experiment, result) -> Entry | None:
     """Add a finished, stopped or diverged run to the history, at the final charts' resolution."""
     if result.status not in ("finished", "stopped", "diverged") or not len(result.records):
         return None
-    frame = final_buffers(result.records).frame()
+    frame = stored_frame(result.records)
     entry = history().add(lesson_of(experiment).name, experiment.name, result.config, frame, result.status,
                           result.last_step, result.seconds)
     result.entry_id = entry.id
     return entry
+
+
+MAX_ENTRY_ROWS = 60_000  # ~0.8 MB a run; a deeper or longer run is stored at the live charts' resolution
+
+
+def stored_frame(records) -> pd.DataFrame:
+    """A run as the history keeps it: at the final charts' resolution, or the live charts' where that
+    would exceed MAX_ENTRY_ROWS (a 100-layer network's per-layer series)."""
+    frame = final_buffers(records).frame()
+    if len(frame) > MAX_ENTRY_ROWS:
+        live = LiveBuffers()
+        for r in records:
+            live.add(r)
+        frame = live.frame()
+    return frame
 
 
 def _overlay_key(experiment: Experiment) -> str:
@@ -146,7 +161,7 @@ def upload(experiment: Experiment) -> None:
     except CSVError as exc:
         st.error(plain(f"{file.name[:80]} was not loaded: {exc}"))
         return
-    frame = final_buffers(records).frame()
+    frame = stored_frame(records)
     last = max(r.step for r in records)
     entry = history().add(lesson_of(experiment).name, experiment.name, None, frame, "finished", last, 0.0,
                           what=f"upload {file.name.removesuffix('.csv')}", source="upload")

@@ -79,7 +79,7 @@ def lesson_pages() -> list:
     pages = {}
     for lesson in LESSONS:
         path = f"pages/{lesson.name}.py"
-        # absolute, so that another entrypoint (deploy/streamlit_lab.py) finds the same files
+        # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
         source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
         pages[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
     st.session_state[PAGES_KEY] = pages

@@ -96,7 +96,7 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
             continue
         with ph.container():
             for col, entry in zip(st.columns(len(entries)), entries, strict=True):
-                col.caption(entry.label)
+                col.caption(plain(entry.label))
                 frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
                 col.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
 
