@@ -175,3 +175,43 @@ def test_a_hostile_link_is_shown_as_text_not_markup(page, server):
     assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
     assert "x" * 81 not in text and "9" * 81 not in text  # echoes are cut
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+FIRST = {lesson.name: lesson.experiments[0] for lesson in LESSONS}
+CHANGE = {"optimizers": ("steps", "31")}  # the second run's setting; the others change their seed
+
+
+@pytest.mark.parametrize("lesson", list(FIRST))
+def test_two_runs_overlaid_on_every_chart(page, server, lesson, tmp_path):
+    """Train twice with different settings in one session, press 'Compare with previous run': every curve
+    holds both runs (legend), every other chart is drawn once per run, side by side."""
+    import os
+
+    exp = FIRST[lesson]
+    page.goto(f"{server}/{lesson}?{_smoke_query(exp)}")
+    page.get_by_role("heading", name=PAGES[lesson]).wait_for(timeout=60_000)
+    train = page.locator(f".st-key-{exp.name}-train button").filter(visible=True).first
+    train.click()
+    page.get_by_text("Run history (1 in this session)").wait_for(timeout=120_000)
+    field, value = CHANGE.get(lesson, ("seed", "1"))
+    box = page.locator(f".st-key-{exp.name}-{field} input").first
+    box.fill(value)
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+    train.click()
+    page.get_by_text("Run history (2 in this session)").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
+    page.locator(f".st-key-{exp.name}-compare button").filter(visible=True).first.click()
+    page.get_by_text("Overlay earlier runs").wait_for(timeout=30_000)
+    page.wait_for_timeout(2500)
+    legends = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
+        .map(l => l.textContent)""")
+    both = [t for t in legends if "#1 " in t and "#2 " in t]
+    assert both, legends  # the curves: one line colour per run, both in the legend
+    captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
+    assert sum(c.startswith("#1 ") for c in captions) == sum(c.startswith("#2 ") for c in captions)
+    assert page.locator("[data-testid='stException']").count() == 0
+    if shots := os.environ.get("DNLAB_SCREENSHOTS"):
+        page.locator(f".st-key-{exp.name}-compare").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=f"{shots}/overlay-{lesson}.png")

@@ -88,17 +88,17 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
     """Several runs of the history: together in each curve (one colour per run, the same on every chart),
-    side by side in the other charts (per layer, per run)."""
+    one panel per run in the other charts (per layer), stacked in the chart's place."""
     for ph, spec in zip(placeholders, charts, strict=True):
         if spec.overlay:
             ph.altair_chart(spec.build(experiment.runs.annotate(overlay_frame(entries, spec.metrics))),
                             width="stretch")
             continue
-        with ph.container():
-            for col, entry in zip(st.columns(len(entries)), entries, strict=True):
-                col.caption(plain(entry.label))
+        with ph.container():  # one under the other: a per-layer chart (often faceted) needs the cell's width
+            for entry in entries:
+                st.caption(plain(entry.label))
                 frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
-                col.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
+                st.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
 
 
 def describe(cfg) -> str:
