@@ -215,3 +215,26 @@ def test_two_runs_overlaid_on_every_chart(page, server, lesson, tmp_path):
         page.locator(f".st-key-{exp.name}-compare").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.wait_for_timeout(500)
         page.screenshot(path=f"{shots}/overlay-{lesson}.png")
+
+
+def test_a_cli_csv_comes_back_as_a_run_and_a_bad_one_is_refused(page, server, tmp_path):
+    from core.__main__ import main
+
+    good, bad = tmp_path / "cli.csv", tmp_path / "bad.csv"
+    assert main(["run", "vanishing", "--steps", "12", "--depth", "3", "--activation", "relu", "--out", str(good)]) == 0
+    bad.write_text("epoch,loss\n1,2.0\n")
+    page.goto(f"{server}/vanishing?steps=12&depth=3")
+    page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
+    page.locator(".st-key-vanishing-train button").first.click()
+    page.get_by_text("Run history (1 in this session)").wait_for(timeout=60_000)
+    uploader = page.locator(".st-key-vanishing-upload input[type=file]")
+    uploader.set_input_files(str(bad))
+    page.get_by_text("bad.csv was not loaded: The columns must be run, step, metric, layer, value").wait_for(
+        timeout=30_000)
+    uploader.set_input_files(str(good))
+    page.get_by_text("records loaded as #2 upload cli").wait_for(timeout=30_000)
+    page.get_by_text("Run history (2 in this session)").wait_for(timeout=30_000)
+    page.locator(".st-key-vanishing-compare button").filter(visible=True).first.click()
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
+        .some(l => l.textContent.includes('#2 upload cli'))""", timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -125,7 +125,7 @@ def manage(experiment: Experiment) -> None:
                     "delete": st.column_config.CheckboxColumn("delete", help="Remove this run from the history."),
                 })
             _apply(h, entries, edited, experiment)
-        upload(experiment)
+    upload(experiment)  # outside the expander: its message must show whether the expander is open or not
 
 
 def _apply(h: History, entries: list[Entry], edited: pd.DataFrame, experiment: Experiment) -> None:
@@ -144,26 +144,34 @@ def _apply(h: History, entries: list[Entry], edited: pd.DataFrame, experiment: E
         st.rerun()
 
 
-def upload(experiment: Experiment) -> None:
-    """Bring back a CSV written by `python -m core run` (or the page's download) as a run to overlay."""
-    file = st.file_uploader(
-        "Bring a CSV back", type=["csv"], key=f"{experiment.name}.upload",
-        help="A CSV written by `python -m core run` or by this page (columns run, step, metric, layer, value), "
-             "up to 20 MB. It joins the history as a run you can overlay.")
-    if file is None:
-        return
+def take_upload(experiment: Experiment) -> None:
+    """Load a newly uploaded CSV into the history before anything lists the runs, so the overlay picker
+    and the history show it in this same run (the uploader itself is drawn further down)."""
+    key = f"{experiment.name}.upload"
+    file = st.session_state.get(key)
     seen = st.session_state.setdefault("_uploads_seen", set())
-    if file.file_id in seen:
+    if file is None or file.file_id in seen:
         return
     seen.add(file.file_id)
     try:
         records = read_csv(file.getvalue())
     except CSVError as exc:
-        st.error(plain(f"{file.name[:80]} was not loaded: {exc}"))
+        st.session_state[f"{key}.message"] = ("error", f"{file.name[:80]} was not loaded: {exc}")
         return
-    frame = stored_frame(records)
-    last = max(r.step for r in records)
-    entry = history().add(lesson_of(experiment).name, experiment.name, None, frame, "finished", last, 0.0,
-                          what=f"upload {file.name.removesuffix('.csv')}", source="upload")
-    st.success(plain(f"{file.name[:80]}: {len(records):,} records loaded as {entry.label}. Pick it under "
-                     "Overlay earlier runs."))
+    entry = history().add(lesson_of(experiment).name, experiment.name, None, stored_frame(records), "finished",
+                          max(r.step for r in records), 0.0, what=f"upload {file.name.removesuffix('.csv')}",
+                          source="upload")
+    st.session_state[f"{key}.message"] = ("success", f"{file.name[:80]}: {len(records):,} records loaded as "
+                                                     f"{entry.label}. Pick it under Overlay earlier runs.")
+
+
+def upload(experiment: Experiment) -> None:
+    """Bring back a CSV written by `python -m core run` (or the page's download) as a run to overlay; what
+    happened to the last file (take_upload) is said under it."""
+    key = f"{experiment.name}.upload"
+    st.file_uploader(
+        "Bring a CSV back", type=["csv"], key=key,
+        help="A CSV written by `python -m core run` or by this page (columns run, step, metric, layer, value), "
+             "up to 20 MB. It joins the history as a run you can overlay.")
+    if (message := st.session_state.pop(f"{key}.message", None)) is not None:
+        (st.error if message[0] == "error" else st.success)(plain(message[1]))

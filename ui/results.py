@@ -132,6 +132,7 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                    f"{'; '.join(result.divergence_reasons)}): {', '.join(gone)}. That is a result, not an error.")
     st.caption(f"Settings of this run: {describe(result.config)}")
     charts = charts_for(result.config)
+    history.take_upload(experiment)
     overlaid = history.chosen(experiment, result.entry_id)
     if overlaid:
         draw_overlay(chart_grid(len(charts)), charts, overlaid, experiment)
