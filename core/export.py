@@ -39,7 +39,7 @@ class Plan:
     fair_grid: tuple[float, ...] = ()  # fair mode: a sweep over these rates picks each network's rate first
     sweep_name: Callable[[str, float], str] | None = None
     lr_range: tuple[float, float] | None = None  # the LR range test: ExponentialLR from lr_min to lr_max
-    extra: dict = field(default_factory=dict)
+    transfer: dict = field(default_factory=dict)  # transfer learning's task split and variants, by setting
 
 
 def _vanishing(cfg) -> Plan:
@@ -78,15 +78,30 @@ def _lr_range(cfg) -> Plan:
     return Plan(nets, lr_range=(cfg.lr_min, cfg.lr_max))
 
 
+def _transfer(cfg) -> Plan:
+    from .data import present
+    from .experiments import transfer as T
+
+    if not present(cfg.dataset):
+        raise NotExportable(f"transfer cannot be exported on {cfg.dataset} until it is downloaded: the task split "
+                            "depends on the data a run falls back to")
+    a = T.config_a(cfg)
+    return Plan({T.MODEL_A: a}, transfer={
+        "HELD_OUT": T.HELD_OUT[cfg.dataset], "B_VAL_MIN": T.B_VAL_MIN, "B_VAL_MAX": T.B_VAL_MAX,
+        "VARIANTS": cfg.variants, "TARGET_SIZE": cfg.target_size, "REUSE_LAYERS": cfg.reuse_layers,
+        "SEEDS": cfg.seeds, "EPOCHS": cfg.epochs, "UNFREEZE_EPOCHS": cfg.unfreeze_epochs,
+        "UNFREEZE_LR_FACTOR": cfg.unfreeze_lr_factor, "BATCH_SIZE": cfg.batch_size, "LR": cfg.lr})
+
+
 PLANS: dict[str, Callable] = {
     "vanishing": _vanishing,
     "activations": _activations,
     "batchnorm": _batchnorm,
     "optimizers-net": _optimizers_net,
     "lr-range": _lr_range,
+    "transfer": _transfer,
 }
-NOT_YET = {"transfer": "transfer learning's two tasks and frozen layers are not exported yet",
-           "transfer-cnn": "the pretrained CNN backbone is not exported",
+NOT_YET = {"transfer-cnn": "the pretrained CNN backbone is not exported",
            "optimizers": "the 2-D surfaces are not networks; export the network tab (optimizers-net) instead"}
 
 
@@ -177,7 +192,7 @@ def script(experiment, cfg, filename: str | None = None) -> str:
     for run, c in p.networks.items():
         sched = schedule_of or (c.schedule if c.schedule != "constant" else ("constant" if p.record_constant_lr
                                                                              else None))
-        nets.append(_network(run, c, sched))
+        nets.append(_network(run, c, sched) | ({"steps": c.steps} if p.transfer else {}))
     sweep_schedule = None if first.schedule == "constant" else first.schedule
     schedules = sorted({n["schedule"] for n in nets if n["schedule"]} | ({sweep_schedule} if p.fair_grid and
                                                                           sweep_schedule else set()))
@@ -188,6 +203,9 @@ def script(experiment, cfg, filename: str | None = None) -> str:
     options = _settings_line(experiment, cfg)
     command = f"python -m core run {experiment.name}" + (f" {options}" if options else "")
     needs = "torch and scikit-learn" if first.dataset == "digits" else "torch and torchvision"
+    usage = (f"python {filename} --out a.csv\n    {command} --out b.csv" if p.transfer else
+             f"python {filename} --steps 30 --out a.csv\n    {command} --steps 30 --out b.csv")
+    steps_line = "" if p.transfer else f"STEPS = {first.steps!r}  # training steps (mini-batches) of every network\n"
     out = [f'''#!/usr/bin/env python3
 """{experiment.title}: {len(nets)} network{"s" if len(nets) > 1 else ""}, exported from the Deep-Net Training Lab.
 
@@ -197,8 +215,7 @@ The same run as `{command}`:
 Standalone: it needs only {needs}. It writes one CSV row per measurement with the columns
 {", ".join(COLUMNS)}, as the lab's runner does, so the two can be compared record by record:
 
-    python {filename} --steps 30 --out a.csv
-    {command} --steps 30 --out b.csv
+    {usage}
 
 With the same seed and torch version its losses equal the lab's records (the lab's tests hold them
 within 1e-6 of each other).
@@ -216,11 +233,14 @@ from torch.optim import lr_scheduler
 
 DATASET = {first.dataset!r}
 SEED = {first.seed!r}  # seeds the split, the initial weights and the batch order
-STEPS = {first.steps!r}  # training steps (mini-batches) of every network
-''']
+{steps_line}''']
     if p.lr_range:
         out.append(f"LR_MIN, LR_MAX = {p.lr_range[0]!r}, {p.lr_range[1]!r}  "
                    "# the range test's rate grows exponentially from LR_MIN to LR_MAX\n")
+    if p.transfer:
+        out.append("\n# Transfer learning: model A learns every class but HELD_OUT; task B tells the two HELD_OUT\n"
+                   "# classes apart from TARGET_SIZE examples, reusing A's lower REUSE_LAYERS hidden layers.\n"
+                   + "".join(f"{k} = {v!r}\n" for k, v in p.transfer.items()))
     if p.fair_grid:
         out.append(f"FAIR_GRID = {p.fair_grid!r}  # fair mode: every optimizer tries each rate, keeps its best\n"
                    f"SWEEP_SCHEDULE = {sweep_schedule!r}\n")
@@ -239,7 +259,8 @@ STEPS = {first.steps!r}  # training steps (mini-batches) of every network
     out.append(_model_code(uses_bn))
     out.append(_TRAIN_CODE.format(blowup=BLOWUP, blowup_steps=BLOWUP_STEPS, non_finite=NON_FINITE,
                                   blown_up=BLOWN_UP))
-    out.append(_main_code(p, "build_first" if p.build_first else "lazy", bool(p.fair_grid)))
+    out.append(_TRANSFER_CODE if p.transfer else
+               _main_code(p, "build_first" if p.build_first else "lazy", bool(p.fair_grid)))
     return "".join(out)
 
 
@@ -305,7 +326,8 @@ def _model_code(uses_bn: bool) -> str:
 def build(net, n_in, n_out):
     """The MLP: `depth` hidden layers of `width` units, then a linear output layer. Returns the model
     and its parameters (the linear layers' first, then batch norm's)."""
-    torch.manual_seed(SEED)  # nn.Linear draws its default weights from torch's global generator
+    seed = net.get("seed", SEED)
+    torch.manual_seed(seed)  # nn.Linear draws its default weights from torch's global generator
     linears, norms, layers = [], [], []
     for i in range(net["depth"]):
         linear = nn.Linear(n_in if i == 0 else net["width"], net["width"])
@@ -315,7 +337,7 @@ def build(net, n_in, n_out):
     head = nn.Linear(net["width"], n_out)
     linears.append(head)
     model = nn.Sequential(*layers, head)
-    generator = torch.Generator().manual_seed(SEED)  # the initial weights
+    generator = torch.Generator().manual_seed(seed)  # the initial weights
     with torch.no_grad():
         for linear in linears:
             INITS[net["init"]](linear.weight, generator)
@@ -350,12 +372,13 @@ def train(net, data, built=None):
     A non-finite loss or gradient, or a loss above {blowup}× chance for {blowup_steps} steps in a row, ends
     the run as diverged (diverged_reason {non_finite} = non-finite, {blown_up} = blown up)."""
     x, y, x_val, y_val, n_classes = data
-    run, steps = net["run"], net.get("steps", STEPS)
+    run, steps = net["run"], net.get("steps") or STEPS
     model, params = built or build(net, x.shape[1], n_classes)
+    params = [p for p in params if p.requires_grad]  # a frozen layer is not trained
     model.train()
     opt = getattr(optim, net["optimizer"])(params, lr=net["lr"], **net["optimizer_args"])
     schedule = make_schedule(net["schedule"], opt, steps) if net["schedule"] else None
-    order = batches(len(x), net["batch_size"], torch.Generator().manual_seed(SEED))
+    order = batches(len(x), net["batch_size"], torch.Generator().manual_seed(net.get("seed", SEED)))
     limit, over = {blowup} * math.log(n_classes), 0
     for step in range(1, steps + 1):
         idx = next(order)
@@ -414,6 +437,101 @@ def interleave(runs):
                 yield row
             else:
                 del live[name]
+'''
+
+
+_TRANSFER_CODE = '''
+
+def split_tasks(data):
+    """Task A: every class but HELD_OUT, relabelled 0..C-3. Task B: the HELD_OUT classes (0 and 1), their
+    images from both splits pooled, a fixed validation set set aside, the rest the pool N is drawn from."""
+    x, y, x_val, y_val, n_classes = data
+
+    def subset(x, y, keep):
+        mask = torch.isin(y, torch.tensor(keep))
+        relabel = {c: i for i, c in enumerate(keep)}
+        return x[mask], torch.tensor([relabel[int(v)] for v in y[mask]], dtype=torch.int64)
+
+    others = [c for c in range(n_classes) if c not in HELD_OUT]
+    a = (*subset(x, y, others), *subset(x_val, y_val, others), len(others))
+    x_tr, y_tr = subset(x, y, list(HELD_OUT))
+    x_va, y_va = subset(x_val, y_val, list(HELD_OUT))
+    xb, yb = torch.cat([x_va, x_tr]), torch.cat([y_va, y_tr])
+    n_val = min(B_VAL_MAX, max(B_VAL_MIN, len(xb) // 2))
+    return a, (xb[n_val:], yb[n_val:], xb[:n_val], yb[:n_val], 2)
+
+
+def sample(b, n, seed):
+    """N of task B's training examples, chosen by the seed; the validation set stays whole."""
+    idx = torch.randperm(len(b[0]), generator=torch.Generator().manual_seed(seed))[:n]
+    return (b[0][idx], b[1][idx], *b[2:])
+
+
+def b_network(seed, epochs, lr, n):
+    """Task B's training: the model A settings, this seed, `epochs` passes over the N examples."""
+    steps = max(1, math.ceil(n / min(BATCH_SIZE, n)) * epochs)
+    return {**COMMON, **NETWORKS[0], "seed": seed, "steps": steps, "lr": lr, "batch_size": BATCH_SIZE,
+            "eval_every": max(1, steps // 15)}
+
+
+def build_b(variant, model_a, b, seed):
+    """A fresh network for task B; all but `scratch` copy A's lower REUSE_LAYERS layers (frozen unless finetune)."""
+    model, params = build(b_network(seed, EPOCHS, LR, len(b[0])), b[0].shape[1], 2)
+    if variant != "scratch":
+        _, params_a = model_a
+        with torch.no_grad():
+            for p, p_a in zip(params[:2 * REUSE_LAYERS], params_a[:2 * REUSE_LAYERS]):  # weight, bias per layer
+                p.copy_(p_a)
+                p.requires_grad_(variant == "finetune")
+    return model, params
+
+
+def train_b(variant, seed, built, b):
+    """One variant on one seed; `unfreeze` trains frozen for UNFREEZE_EPOCHS, then every layer at a lower rate."""
+    run, n = f"{variant}/s{seed}", len(b[0])
+    if variant != "unfreeze" or UNFREEZE_EPOCHS == 0:
+        yield from train(dict(b_network(seed, EPOCHS, LR, n), run=run), b, built)
+        return
+    first = dict(b_network(seed, UNFREEZE_EPOCHS, LR, n), run=run)
+    yield from train(first, b, built)
+    built[0].requires_grad_(True)  # thaw: a new optimizer over every layer
+    if EPOCHS > UNFREEZE_EPOCHS:
+        later = dict(b_network(seed, EPOCHS - UNFREEZE_EPOCHS, LR * UNFREEZE_LR_FACTOR, n), run=run)
+        for row in train(later, b, built):
+            yield (row[0], row[1] + first["steps"], *row[2:])  # its steps follow the frozen phase's
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\\n\\n")[0])
+    parser.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
+    args = parser.parse_args()
+    out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
+    writer = csv.writer(out, lineterminator="\\n")
+    writer.writerow(("run", "step", "metric", "layer", "value"))
+
+    def write(row):
+        writer.writerow(row[:4] + (repr(float(row[4])),))
+
+    a, b_all = split_tasks(load_data())
+    net_a = {**COMMON, **NETWORKS[0]}
+    model_a = build(net_a, a[0].shape[1], a[4])
+    for row in train(net_a, a, model_a):  # model A, pretrained on task A
+        write(row)
+    copy = build(net_a, a[0].shape[1], a[4])  # a fresh copy of model A, as the lab makes one
+    copy[0].load_state_dict(model_a[0].state_dict())
+    runs = {}
+    for seed in range(SEED, SEED + SEEDS):
+        b = sample(b_all, TARGET_SIZE, seed)
+        for variant in VARIANTS:
+            runs[f"{variant}/s{seed}"] = train_b(variant, seed, build_b(variant, copy, b, seed), b)
+    for row in interleave(runs):  # every variant and seed, one step of each in turn
+        write(row)
+    if out is not sys.stdout:
+        out.close()
+
+
+if __name__ == "__main__":
+    main()
 '''
 
 

@@ -22,7 +22,9 @@ CASES += [("activations", ["--activations", "rrelu,relu,selu"]),
           ("activations", ["--activations", "relu,rrelu", "--init-mode", "shared", "--init", "xavier_normal"]),
           ("batchnorm", ["--activation", "rrelu", "--variants", "no_bn,bn_after", "--batch-sizes", "16,32"]),
           ("optimizers-net", ["--schedule", "1cycle", "--optimizers", "nesterov,adamw,rmsprop"]),
-          ("vanishing", ["--clip-value", "0.5", "--clip-norm", "2", "--schedule", "reduce_on_plateau"])]
+          ("vanishing", ["--clip-value", "0.5", "--clip-norm", "2", "--schedule", "reduce_on_plateau"]),
+          ("transfer", ["--activation", "rrelu", "--seeds", "2", "--epochs", "4", "--unfreeze-epochs", "2",
+                        "--pretrain-steps", "40", "--variants", "unfreeze,frozen,finetune,scratch"])]
 IDS = [f"{name}-{'-'.join(argv).replace('--', '') or 'default'}" for name, argv in CASES]
 
 
@@ -38,11 +40,12 @@ def _run_script(path, argv, monkeypatch):
 
 @pytest.mark.parametrize(("name", "chosen"), CASES, ids=IDS)
 def test_the_exported_script_reproduces_the_labs_records(name, chosen, tmp_path, monkeypatch):
-    """Exported at the run's own length, then both cut to 30 steps: every row the script writes is in
-    the lab's CSV with the same value (within 1e-6), and both have the same loss rows."""
+    """Exported at the run's own length, then both cut to 30 steps (transfer: its own length): every row the
+    script writes is in the lab's CSV with the same value (within 1e-6), and both have the same loss rows."""
+    steps = [] if name == "transfer" else ["--steps", "30"]  # transfer's length is its epochs and model A's steps
     assert main(["export", name, *chosen, "--out", str(tmp_path / "run.py")]) == 0
-    assert main(["run", name, *chosen, "--steps", "30", "--out", str(tmp_path / "lab.csv")]) == 0
-    _run_script(tmp_path / "run.py", ["--steps", "30", "--out", str(tmp_path / "script.csv")], monkeypatch)
+    assert main(["run", name, *chosen, *steps, "--out", str(tmp_path / "lab.csv")]) == 0
+    _run_script(tmp_path / "run.py", [*steps, "--out", str(tmp_path / "script.csv")], monkeypatch)
     lab, script = _rows(tmp_path / "lab.csv"), _rows(tmp_path / "script.csv")
     assert script
     missing = [k for k in script if k not in lab]

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.config import format_value, to_strings
 from core.experiment import Experiment
-from core.export import exportable, script
+from core.export import NotExportable, exportable, script
 from core.history import overlay_frame
 from core.records import NON_FINITE, REASONS, KeptRecords, csv_bytes
 
@@ -101,6 +101,13 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
                 st.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
 
 
+def _script_or_none(experiment: Experiment, cfg) -> str | None:
+    try:
+        return script(experiment, cfg)
+    except NotExportable:  # e.g. transfer on a dataset not downloaded yet
+        return None
+
+
 def describe(cfg) -> str:
     """A one-line summary of the settings off their defaults, for captions."""
     changed = to_strings(cfg, only_changed=True)
@@ -143,9 +150,9 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                          mime="text/csv", key=f"{experiment.name}.download",
                          help="Every record of this run: run, step, metric, layer, value — the same CSV as "
                               f"`python -m core run {experiment.name}` with these settings.")
-    if exportable(experiment.name):
+    if exportable(experiment.name) and (code := _script_or_none(experiment, result.config)) is not None:
         right.download_button(
-            "Export as PyTorch script", script(experiment, result.config), file_name=f"{experiment.name}_run.py",
+            "Export as PyTorch script", code, file_name=f"{experiment.name}_run.py",
             mime="text/x-python", key=f"{experiment.name}.export",
             help="One standalone .py file that needs only torch (and scikit-learn or torchvision for the data): "
                  "the same data split, networks, initialisation, optimizer, schedule, clipping and seed. It trains "
