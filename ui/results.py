@@ -87,18 +87,20 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
-    """Several runs of the history: together in each curve (one colour per run, the same on every chart),
-    one panel per run in the other charts (per layer), stacked in the chart's place."""
+    """Several runs of the history, a full-width row per chart: together in each curve (one colour per run,
+    the same on every chart), side by side in the other charts (per layer), two runs to a row so that a
+    faceted per-layer chart keeps a normal chart's width."""
     for ph, spec in zip(placeholders, charts, strict=True):
         if spec.overlay:
             ph.altair_chart(spec.build(experiment.runs.annotate(overlay_frame(entries, spec.metrics))),
                             width="stretch")
             continue
-        with ph.container():  # one under the other: a per-layer chart (often faceted) needs the cell's width
-            for entry in entries:
-                st.caption(plain(entry.label))
-                frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
-                st.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
+        with ph.container():
+            for start in range(0, len(entries), 2):
+                for col, entry in zip(st.columns(2), entries[start:start + 2], strict=False):
+                    col.caption(plain(entry.label))
+                    frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
+                    col.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
 
 
 def _script_or_none(experiment: Experiment, cfg) -> str | None:
@@ -142,7 +144,7 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     history.take_upload(experiment)
     overlaid = history.chosen(experiment, result.entry_id)
     if overlaid:
-        draw_overlay(chart_grid(len(charts)), charts, overlaid, experiment)
+        draw_overlay(chart_grid(len(charts), columns=1), charts, overlaid, experiment)
     else:
         draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
     left, right = st.columns(2)
