@@ -126,19 +126,27 @@ class History:
 
 
 def overlay_frame(entries: list[Entry], metrics) -> pd.DataFrame:
-    """The chosen runs' records of `metrics` in one frame, with `source` (the entry's label, categories
-    in the order given, so every chart gives each run the same colour)."""
+    """The chosen runs' records of `metrics` in one frame, with `source` (the entry's label) and `series`
+    (what gets a colour: the label, or `label · network` where a run trains several networks). Both are
+    categoricals over every chosen run in the order given, whatever this chart's metrics hold, so each
+    run (or network of a run) has the same colour on every chart."""
+    nets = {e.id: [r for r in dict.fromkeys(e.frame["run"].astype(str)) if r] for e in entries}
+    several = any(len(n) > 1 for n in nets.values())
+
+    def series(label: str, run: str) -> str:
+        return f"{label} · {run}" if several else label
+
     wanted = set(metrics)
     parts = []
     for e in entries:
         f = e.frame[e.frame["metric"].isin(wanted)].copy()
         f["source"] = e.label
+        f["series"] = [series(e.label, str(r)) for r in f["run"]]
         parts.append(f)
-    if not parts:
-        return pd.DataFrame(columns=[*COLUMNS, "source"])
-    df = pd.concat(parts, ignore_index=True)
-    labels = list(dict.fromkeys(e.label for e in entries))
-    df["source"] = pd.Categorical(df["source"], categories=labels)
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[*COLUMNS, "source", "series"])
+    df["source"] = pd.Categorical(df["source"], categories=list(dict.fromkeys(e.label for e in entries)))
+    df["series"] = pd.Categorical(df["series"], categories=list(dict.fromkeys(
+        series(e.label, r) for e in entries for r in (nets[e.id] or [""]))))
     for col in ("run", "metric"):
         df[col] = df[col].astype(str).astype("category")
     return df

@@ -62,6 +62,17 @@ def test_overlay_frame_keeps_the_order_of_the_runs():
     df = H.overlay_frame([b, a], ("loss",))
     assert list(df["source"].cat.categories) == [b.label, a.label]
     assert set(df["metric"]) == {"loss"} and len(df) == 10
+    assert list(df["series"].cat.categories) == [b.label, a.label]  # one network a run: a colour a run
+
+
+def test_runs_of_several_networks_get_a_colour_per_network_the_same_on_every_chart():
+    h = H.History()
+    two = pd.concat([_frame("relu"), _frame("elu")], ignore_index=True)
+    a = h.add("a", "a", None, two, "finished", 5, 0.1)
+    b = h.add("a", "a", None, two.copy(), "finished", 5, 0.1)
+    loss, acc = H.overlay_frame([b, a], ("loss",)), H.overlay_frame([b, a], ("val_accuracy",))
+    order = [f"{b.label} · relu", f"{b.label} · elu", f"{a.label} · relu", f"{a.label} · elu"]
+    assert list(loss["series"].cat.categories) == list(acc["series"].cat.categories) == order
 
 
 def test_a_cli_csv_reads_back_exactly(tmp_path):
@@ -105,7 +116,7 @@ def test_history_and_overlay_on_a_page():
     labels = ["#2 depth 3 · relu · steps 8", "#1 depth 3 · steps 8"]
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     domains = [layer["encoding"]["color"]["scale"]["domain"] for spec in specs for layer in spec.get("layer", [])
-               if layer.get("encoding", {}).get("color", {}).get("field") == "source"]
+               if layer.get("encoding", {}).get("color", {}).get("field") == "series"]
     assert domains == [labels, labels]  # loss and accuracy: both runs in each, the same colour order
     from ui.safe import plain
 

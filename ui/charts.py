@@ -31,11 +31,11 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     span decades; `symlog` where they also cross zero (a saddle's loss)."""
     base = alt.Chart(df)
     scale = alt.Scale(type="log") if log else alt.Scale(type="symlog") if symlog else alt.Scale(zero=False)
-    overlay = "source" in df.columns  # several runs of the history drawn together: one colour per run
+    overlay = "series" in df.columns  # runs of the history drawn together: a colour per run (per network)
     if overlay:
-        labels = list(df["source"].cat.categories) if isinstance(df["source"].dtype, pd.CategoricalDtype) \
-            else list(dict.fromkeys(df["source"]))
-        hue = alt.Color("source:N", title=None, scale=alt.Scale(domain=labels, scheme="tableau10"),
+        labels = list(df["series"].cat.categories) if isinstance(df["series"].dtype, pd.CategoricalDtype) \
+            else list(dict.fromkeys(df["series"]))
+        hue = alt.Color("series:N", title=None, scale=alt.Scale(domain=labels, scheme="tableau10"),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     else:
         hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"))
