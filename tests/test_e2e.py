@@ -177,6 +177,11 @@ def test_a_hostile_link_is_shown_as_text_not_markup(page, server):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+def _idle(pg, timeout_ms: int = 90_000) -> None:
+    """Wait until the app has finished its rerun (Streamlit's running indicator is gone)."""
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+
+
 FIRST = {lesson.name: lesson.experiments[0] for lesson in LESSONS}
 CHANGE = {"optimizers": ("steps", "31")}  # the second run's setting; the others change their seed
 
@@ -197,19 +202,22 @@ def test_two_runs_overlaid_on_every_chart(page, server, lesson, tmp_path):
     box = page.locator(f".st-key-{exp.name}-{field} input").first
     box.fill(value)
     box.press("Enter")
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(500)
+    _idle(page)
     train.click()
     page.get_by_text("Run history (2 in this session)").wait_for(timeout=120_000)
     page.wait_for_timeout(1000)
     page.locator(f".st-key-{exp.name}-compare button").filter(visible=True).first.click()
-    page.get_by_text("Overlay earlier runs").wait_for(timeout=30_000)
-    page.wait_for_timeout(2500)
-    legends = page.evaluate("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
-        .map(l => l.textContent)""")
-    both = [t for t in legends if "#1 " in t and "#2 " in t]
-    assert both, legends  # the curves: one line colour per run, both in the legend
-    captions = page.locator("[data-testid='stCaptionContainer']").all_inner_texts()
-    assert sum(c.startswith("#1 ") for c in captions) == sum(c.startswith("#2 ") for c in captions)
+    # the curves: a line colour per run, both runs in one legend
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
+        .some(l => l.textContent.includes('#1 ') && l.textContent.includes('#2 '))""", timeout=90_000)
+    _idle(page)
+    # every other chart: a panel per run, each under its run's label (as many for #1 as for #2)
+    page.wait_for_function("""() => {
+        const texts = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')].map(c => c.innerText);
+        const one = texts.filter(t => t.startsWith('#1 ')).length, two = texts.filter(t => t.startsWith('#2 ')).length;
+        return one > 0 && one === two;
+    }""", timeout=60_000)
     assert page.locator("[data-testid='stException']").count() == 0
     if shots := os.environ.get("DNLAB_SCREENSHOTS"):
         page.locator(f".st-key-{exp.name}-compare").first.evaluate("e => e.scrollIntoView({block: 'start'})")
