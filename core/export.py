@@ -271,10 +271,17 @@ def _networks_code(nets: list[dict]) -> str:
     own = [{k: v for k, v in n.items() if k not in common} for n in nets]
 
     def block(value: dict, indent: str) -> str:
-        """A dict literal, several items a line, wrapped under its opening brace."""
-        items = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in value.items()) + "}"
-        return textwrap.fill(items, 100, subsequent_indent=indent + " ", break_long_words=False,
-                             break_on_hyphens=False)
+        """A dict literal, whole items several to a line, wrapped under its opening brace."""
+        items = [f"{k!r}: {v!r}" for k, v in value.items()]
+        rows, row = [], "{"
+        for i, item in enumerate(items):
+            piece = item + ("}" if i == len(items) - 1 else ",")
+            if len(row) > 1 and len(indent) + len(row) + 1 + len(piece) > 100:
+                rows.append(row)
+                row = indent + " " + piece
+            else:
+                row += ("" if row.endswith("{") else " ") + piece
+        return "\n".join([*rows, row]) if items else "{}"
 
     lines = ["\n# The settings every network shares.\n", f"COMMON = {block(common, ' ' * 9)}\n",
              "# One entry per network (what it changes), trained side by side: one step of each in turn.\n",

@@ -10,6 +10,7 @@ import altair as alt
 import pandas as pd
 
 HEIGHT = 220
+LEGEND_ROW = 16  # pixels per entry of a vertical legend
 
 
 def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
@@ -49,7 +50,9 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
         tooltip=[*(["source:N"] if overlay else []), "run:N", "metric:N", "step:Q",
                  alt.Tooltip("value:Q", format=".4g")],
     )
-    return (lines + _diverged_rule(base)).properties(title=title, height=HEIGHT)
+    # an overlay's legend sits below the plot, a row per run; the chart grows by it, so the plot keeps its height
+    height = HEIGHT + (LEGEND_ROW * len(labels) + 20 if overlay else 0)
+    return (lines + _diverged_rule(base)).properties(title=title, height=height)
 
 
 def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient norm by layer") -> alt.Chart:
