@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 
 HEIGHT = 220
-LEGEND_ROW = 16  # pixels per entry of a vertical legend
+LEGEND_ROW = 22  # pixels per entry of a vertical legend (a row and its padding)
 
 
 def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
@@ -36,7 +36,8 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     if overlay:
         labels = list(df["series"].cat.categories) if isinstance(df["series"].dtype, pd.CategoricalDtype) \
             else list(dict.fromkeys(df["series"]))
-        hue = alt.Color("series:N", title=None, scale=alt.Scale(domain=labels, scheme="tableau10"),
+        scheme = "tableau10" if len(labels) <= 10 else "tableau20"  # no colour twice
+        hue = alt.Color("series:N", title=None, scale=alt.Scale(domain=labels, scheme=scheme),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     else:
         hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"))
