@@ -360,7 +360,10 @@ def test_ctrl_c_leaves_the_old_file_and_exits_130(tmp_path):
     out.write_text("old\n")
     proc = subprocess.Popen([sys.executable, "-m", "core", "run", "vanishing", "--steps", "100000", "--out", str(out)],
                             cwd=ROOT, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # well into training
+    deadline = time.time() + 120  # the partial file appears once the options are parsed, just before training
+    while not any(p.name.endswith(".partial") for p in tmp_path.iterdir()) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # into training (a fixed pause from start could land in `import torch` on a loaded machine)
     proc.send_signal(signal.SIGINT)
     err = proc.communicate(timeout=60)[1]
     assert proc.returncode == 130
