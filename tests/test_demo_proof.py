@@ -358,8 +358,11 @@ def test_a_bad_out_path_fails_before_training(tmp_path, capsys):
 def test_ctrl_c_leaves_the_old_file_and_exits_130(tmp_path):
     out = tmp_path / "keep.csv"
     out.write_text("old\n")
+    # a background job (CI's runner, `cmd &`) inherits SIGINT ignored, and Python then installs no Ctrl-C handler:
+    # give the CLI the default disposition a terminal gives it
     proc = subprocess.Popen([sys.executable, "-m", "core", "run", "vanishing", "--steps", "100000", "--out", str(out)],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120  # the partial file appears once the options are parsed, just before training
     while not any(p.name.endswith(".partial") for p in tmp_path.iterdir()) and time.time() < deadline:
         time.sleep(0.1)

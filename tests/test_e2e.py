@@ -1,6 +1,7 @@
 """End to end: the real server on localhost, every page in headless Debian Chromium, Train pressed."""
 
 import re
+import time
 import urllib.parse
 
 import pytest
@@ -114,8 +115,6 @@ def test_clicking_the_surface_map_sets_the_start(page, server):
 
 def test_a_fresh_server_never_shows_file_names_or_a_start_up_spinner(browser, tmp_path):
     """The first visitor of a fresh server: no `app, activations, …` navigation, no "Running start_up()"."""
-    import time
-
     from tests.conftest import _free_port, _serve
 
     port = _free_port()
@@ -169,7 +168,10 @@ def test_a_hostile_link_is_shown_as_text_not_markup(page, server):
     page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
     alerts = page.locator("[data-testid='stAlert']")
     alerts.first.wait_for(timeout=30_000)
-    text = " ".join(alerts.all_inner_texts()).replace("\u200b", "")  # the zero-width space that defuses autolinks
+    text, deadline = "", time.time() + 30  # the warnings arrive one by one: read once the last one is there
+    while time.time() < deadline and "pixel.png" not in text:
+        page.wait_for_timeout(200)
+        text = " ".join(alerts.all_inner_texts()).replace("\u200b", "")  # the zero-width space defusing autolinks
     assert "[Session expired — Log in again](https://evil.example/login)" in text  # shown literally
     assert "![x](https://evil.example/pixel.png)" in text
     assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
