@@ -37,7 +37,6 @@ class Plan:
     build_first: bool = False  # the lab builds every model before the first step (batch norm's comparison)
     record_constant_lr: bool = False  # a constant rate still gets `lr` records (the optimizer network tab)
     fair_grid: tuple[float, ...] = ()  # fair mode: a sweep over these rates picks each network's rate first
-    sweep_name: Callable[[str, float], str] | None = None
     lr_range: tuple[float, float] | None = None  # the LR range test: ExponentialLR from lr_min to lr_max
     transfer: dict = field(default_factory=dict)  # transfer learning's task split and variants, by setting
 
@@ -65,8 +64,7 @@ def _optimizers_net(cfg) -> Plan:
 
     nets = {o.NET_RUNS.build(name): o.net_config(cfg, name, cfg.lr, cfg.steps, cfg.eval_every)
             for name in cfg.optimizers}
-    return Plan(nets, record_constant_lr=True, fair_grid=o.FAIR_GRID if cfg.fair else (),
-                sweep_name=lambda name, lr: o.NET_RUNS.build(name, lr))
+    return Plan(nets, record_constant_lr=True, fair_grid=o.FAIR_GRID if cfg.fair else ())
 
 
 def _lr_range(cfg) -> Plan:

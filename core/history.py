@@ -41,7 +41,6 @@ class Entry:
     seconds: float
     label: str
     pinned: bool = False
-    source: str = "lab"  # lab | upload
 
     @property
     def val_accuracy(self) -> float | None:
@@ -88,11 +87,11 @@ class History:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def add(self, lesson: str, experiment: str, config, frame: pd.DataFrame, status: str, last_step: int,
-            seconds: float, what: str | None = None, source: str = "lab") -> Entry:
+            seconds: float, what: str | None = None) -> Entry:
         """Add a run, labelled `#n` and what differs from the defaults (or `what`)."""
         n = next(self._ids)
         entry = Entry(n, lesson, experiment, config, frame, status, last_step, seconds,
-                      label=f"#{n} {what or summary(config)}"[:MAX_LABEL], source=source)
+                      label=f"#{n} {what or summary(config)}"[:MAX_LABEL])
         self.entries.insert(0, entry)
         self._bound(lesson)
         return entry

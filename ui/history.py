@@ -159,8 +159,7 @@ def take_upload(experiment: Experiment) -> None:
         st.session_state[f"{key}.message"] = ("error", f"{file.name[:80]} was not loaded: {exc}")
         return
     entry = history().add(lesson_of(experiment).name, experiment.name, None, stored_frame(records), "finished",
-                          max(r.step for r in records), 0.0, what=f"upload {file.name.removesuffix('.csv')}",
-                          source="upload")
+                          max(r.step for r in records), 0.0, what=f"upload {file.name.removesuffix('.csv')}")
     st.session_state[f"{key}.message"] = ("success", f"{file.name[:80]}: {len(records):,} records loaded as "
                                                      f"{entry.label}. Pick it under Overlay earlier runs.")
 
