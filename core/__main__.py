@@ -18,12 +18,35 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .claims import SEEDS, check_seeds
-from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
-from .data import Unavailable
-from .experiment import Experiment
-from .experiments import LESSONS, experiments
-from .records import write_csv
+INTERRUPTED = 130
+
+
+def interrupted_exit(message: str | None = "interrupted") -> None:
+    """Leave with code 130 after Ctrl-C, always. CPython 3.11 remembers a KeyboardInterrupt that stopped
+    an exec'd string (torch's lazy imports build dataclasses that way during the first steps) and then
+    kills the process with SIGINT at exit, though the interrupt was handled: the code came out as -2 now
+    and then. os._exit skips that; stdout and stderr are flushed first, and nothing else is left open."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if message:
+        with contextlib.suppress(Exception):
+            sys.stderr.write(message + "\n")
+            sys.stderr.flush()
+    os._exit(INTERRUPTED)
+
+
+try:  # importing torch takes seconds: Ctrl-C then is one line, not a traceback
+    from .claims import SEEDS, check_seeds
+    from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
+    from .data import Unavailable
+    from .experiment import Experiment
+    from .experiments import LESSONS, experiments
+    from .records import write_csv
+except KeyboardInterrupt:
+    if __name__ == "__main__":
+        interrupted_exit()
+    raise
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -183,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         kept = "standard output has the records so far" if partial is None else f"{out} is as it was"
         sys.stderr.write(f"interrupted: {kept}\n")
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # `| head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -261,4 +284,10 @@ def _kept(records, into: list):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # outside a run: while parsing, listing, checking claims or exporting
+        interrupted_exit()
+    if code == INTERRUPTED:  # main has said what it kept
+        interrupted_exit(None)
+    raise SystemExit(code)
