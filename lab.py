@@ -7,9 +7,13 @@ The pages come from the registry (core.experiments.LESSONS), so a new lesson app
 
 import streamlit as st
 
+from core.i18n import _
+from ui import i18n
 from ui.nav import ROOT, first_paint, lesson_pages, mark_entrypoint, resume_deep_link  # ui.nav: no torch
 
 st.set_page_config(page_title="Deep-Net Training Lab", layout="wide")
+i18n.choose()  # the language of everything below: ?lang=ko, the session's choice, else the browser's
+st.set_page_config(page_title=_("Deep-Net Training Lab"))
 first_paint()  # before torch is imported: a fresh server shows no file-name navigation meanwhile
 
 from core.device import describe  # noqa: E402 — imports torch (seconds on a cold server)
@@ -19,8 +23,9 @@ from ui.errors import guarded  # noqa: E402
 mark_entrypoint()
 start_up()
 
-page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title="Home", default=True), *lesson_pages(),
-                      st.Page(str(ROOT / "pages" / "runs.py"), title="Runs", url_path="runs")])
+page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title=_("Home"), default=True), *lesson_pages(),
+                      st.Page(str(ROOT / "pages" / "runs.py"), title=_("Runs"), url_path="runs")])
 resume_deep_link()
-st.sidebar.caption(f"Device: {describe()}. Runs pick CUDA only when they are big enough to gain from it.")
+st.sidebar.caption(_("Device: {device}. Runs pick CUDA only when they are big enough to gain from it.").format(
+    device=describe()))
 guarded(page.run)

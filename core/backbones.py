@@ -10,6 +10,7 @@ from torch import nn
 
 from . import download
 from .data import Dataset, DatasetUnavailable, Unavailable, cache_dir, downloads_allowed
+from .i18n import _
 
 BACKBONES = ("resnet18", "mobilenet_v3_small")
 IMAGE_SIZE = 64  # CIFAR's 32×32 upscaled: enough for ImageNet features, cheap on a CPU
@@ -40,8 +41,9 @@ def load_backbone(name: str) -> nn.Module:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as exc:
         raise WeightsUnavailable(
-            f"The pretrained {name} weights could not be downloaded ({type(exc).__name__}), and they are "
-            f"not in torch's cache ({cached}). This part needs the internet once; the rest of the page works."
+            _("The pretrained {name} weights could not be downloaded ({error}), and they are not in torch's cache "
+              "({cached}). This part needs the internet once; the rest of the page works.")
+            .format(name=name, error=type(exc).__name__, cached=cached)
         ) from exc
     model = models.get_model(name, weights=None)
     model.load_state_dict(state)
@@ -81,8 +83,8 @@ def cifar_subset(n: int, seed: int, root: str | None = None) -> Dataset:
             download.fetch_cifar(folder)
         ds = datasets.CIFAR10(root=str(folder), train=True, download=False)
     except (OSError, RuntimeError) as exc:
-        raise DatasetUnavailable(f"CIFAR-10 could not be downloaded ({type(exc).__name__}); it needs the "
-                                 "internet once") from exc
+        raise DatasetUnavailable(_('CIFAR-10 could not be downloaded ({error}); it needs the internet once')
+                                 .format(error=type(exc).__name__)) from exc
     images, labels = torch.tensor(ds.data), torch.tensor(ds.targets)
     keep = torch.isin(labels, torch.tensor(CIFAR_CLASSES))
     images, labels = images[keep][: n + 400], (labels[keep][: n + 400] == CIFAR_CLASSES[1]).long()
@@ -99,10 +101,12 @@ def fetch(name: str, progress: download.Progress | None = None) -> None:
     try:
         download.fetch_cifar(cache_dir(), progress)
     except OSError as exc:  # Unavailable, not DatasetUnavailable: this task has no offline fallback
-        raise Unavailable(f"CIFAR-10 could not be downloaded ({exc}); it needs the internet once") from exc
+        raise Unavailable(_('CIFAR-10 could not be downloaded ({exc}); it needs the internet once')
+                          .format(exc=exc)) from exc
     url = weights_for(name).url
     try:
         download.fetch_weights(url, progress)
     except OSError as exc:
-        raise WeightsUnavailable(f"The pretrained {name} weights could not be downloaded ({exc}); "
-                                 "this part needs the internet once, the rest of the page works") from exc
+        raise WeightsUnavailable(_('The pretrained {name} weights could not be downloaded ({exc}); this part needs '
+                                   'the internet once, the rest of the page works')
+                                 .format(name=name, exc=exc)) from exc

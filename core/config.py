@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .i18n import _
+
 
 class ConfigError(ValueError):
     """A bad option value; `option` names the field, the message says what is allowed."""
@@ -40,7 +42,7 @@ def shown(text) -> str:
 def shown_value(value) -> str:
     """A value as a message quotes it, safe for huge integers (no float conversion, no 4300-digit limit)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
-        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+        return _("an integer of about {digits} digits").format(digits=int(value.bit_length() * 0.30103))
     return format_value(value)
 
 
@@ -69,23 +71,32 @@ def specs(cls_or_cfg) -> list[dataclasses.Field]:
 
 def label(f: dataclasses.Field) -> str:
     """The human label of a field (its `label`, else its name in words)."""
-    return f.metadata.get("label") or f.name.replace("_", " ").capitalize()
+    return _(f.metadata.get("label") or f.name.replace("_", " ").capitalize())
+
+
+def help_text(f: dataclasses.Field) -> str:
+    """A field's help text in the current language."""
+    return _(f.metadata["help"])
 
 
 def allowed(f: dataclasses.Field) -> str:
     """A short phrase for what a field accepts, used in error messages."""
     m = f.metadata
     if m["choices"]:
-        return "one of " + ", ".join(format_value(c) for c in m["choices"])
+        return _("one of {choices}").format(choices=", ".join(format_value(c) for c in m["choices"]))
     if isinstance(f.default, bool):
-        return "true or false"
-    kind = _item_type(f)
-    what = "a whole number" if kind is int else "a number" if kind is float else "a value"
-    if m["lo"] is not None and m["hi"] is not None:
-        return f"{what} between {m['lo']:g} and {m['hi']:g}"
-    if m["lo"] is not None:
-        return f"{what} of at least {m['lo']:g}"
-    return what
+        return _("true or false")
+    kind, lo, hi = _item_type(f), m["lo"], m["hi"]
+    lo, hi = (None if v is None else f"{v:g}" for v in (lo, hi))
+    if kind is int:
+        text = (_("a whole number between {lo} and {hi}") if lo is not None and hi is not None else
+                _("a whole number of at least {lo}") if lo is not None else _("a whole number"))
+    elif kind is float:
+        text = (_("a number between {lo} and {hi}") if lo is not None and hi is not None else
+                _("a number of at least {lo}") if lo is not None else _("a number"))
+    else:
+        text = _("a value")
+    return text.format(lo=lo, hi=hi)
 
 
 def _item_type(f: dataclasses.Field) -> type:
@@ -98,13 +109,15 @@ def _item_type(f: dataclasses.Field) -> type:
 def _check_one(f: dataclasses.Field, value) -> None:
     m = f.metadata
     if m["choices"] and value not in m["choices"]:
-        raise ConfigError(f.name, f"must be {allowed(f)} (got {shown(shown_value(value))})")
+        raise ConfigError(f.name, _("must be {allowed} (got {got})").format(allowed=allowed(f),
+                                                                            got=shown(shown_value(value))))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f.name, f"must be a finite number (got {value!r})")
+            raise ConfigError(f.name, _("must be a finite number (got {got})").format(got=repr(value)))
         lo, hi = m["lo"], m["hi"]  # int-to-float comparisons are exact in Python, at any size
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ConfigError(f.name, f"must be {allowed(f)} (got {shown_value(value)})")
+            raise ConfigError(f.name, _("must be {allowed} (got {got})").format(allowed=allowed(f),
+                                                                                got=shown_value(value)))
 
 
 def validate(cfg) -> None:
@@ -113,7 +126,7 @@ def validate(cfg) -> None:
         value = getattr(cfg, f.name)
         if isinstance(f.default, tuple):
             if not value:
-                raise ConfigError(f.name, "needs at least one value")
+                raise ConfigError(f.name, _("needs at least one value"))
             for item in value:
                 _check_one(f, item)
         else:
@@ -125,8 +138,8 @@ def parse(f: dataclasses.Field, text: str):
     kind = type(f.default)
     text = str(text).strip()
     if len(text) > MAX_TEXT:
-        raise ConfigError(f.name, f"is too long ({len(text):,} characters; at most {MAX_TEXT}) — "
-                          f"it must be {allowed(f)}")
+        raise ConfigError(f.name, _("is too long ({length} characters; at most {most}) — it must be {allowed}").format(
+            length=f"{len(text):,}", most=MAX_TEXT, allowed=allowed(f)))
     try:
         if kind is bool:
             low = text.lower()
@@ -141,7 +154,8 @@ def parse(f: dataclasses.Field, text: str):
             return tuple(convert(s.strip()) for s in text.split(",") if s.strip())
         return text
     except ValueError:
-        raise ConfigError(f.name, f"must be {allowed(f)} (got {shown(text)})") from None
+        raise ConfigError(f.name, _("must be {allowed} (got {got})").format(allowed=allowed(f), got=shown(text))) \
+            from None
 
 
 def format_value(value) -> str:
@@ -228,7 +242,8 @@ def to_query(cfg, presets: Mapping[str, Mapping[str, Any]], preset: str | None =
 def apply_preset(cls, presets: Mapping[str, Mapping[str, Any]], name: str, **changes):
     """The default config with a named preset's values applied, then `changes`."""
     if name not in presets:
-        raise ConfigError("preset", f"must be one of {', '.join(presets)} (got {name!r})")
+        raise ConfigError("preset", _("must be one of {choices} (got {got})").format(choices=", ".join(presets),
+                                                                                     got=repr(name)))
     return dataclasses.replace(cls(), **{**presets[name], **changes})
 
 

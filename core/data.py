@@ -20,6 +20,7 @@ import torch
 
 from . import download
 from .cache import BoundedCache
+from .i18n import _
 from .records import Record
 
 DATASETS = ("digits", "fashion_mnist", "mnist")
@@ -103,8 +104,9 @@ def fetch(name: str, root: str | Path | None = None, progress: download.Progress
         with _failures_lock:
             when, why = _failures.get(key, (-RETRY_AFTER, ""))
         if (age := time.monotonic() - when) < RETRY_AFTER:
-            raise DatasetUnavailable(f"{name} could not be downloaded {age:.0f} s ago ({why}); "
-                                     f"the next try is in {RETRY_AFTER - age:.0f} s")
+            raise DatasetUnavailable(_('{name} could not be downloaded {age:.0f} s ago ({why}); the next try is in '
+                                       '{wait:.0f} s')
+                                     .format(name=name, age=age, why=why, wait=RETRY_AFTER - age))
         try:
             download.fetch_mnist(name, Path(root) if root else cache_dir(), progress)
         except download.DownloadError as exc:
@@ -113,9 +115,9 @@ def fetch(name: str, root: str | Path | None = None, progress: download.Progress
                 if len(_failures) > 16:
                     _failures.clear()
                 _failures[key] = (time.monotonic(), _short_reason(exc))
-            raise DatasetUnavailable(f"{name} could not be downloaded into {root or cache_dir()} "
-                                     f"({_short_reason(exc)}); it needs the internet once, then works offline "
-                                     "from the cache") from exc
+            raise DatasetUnavailable(_('{name} could not be downloaded into {folder} ({reason}); it needs the '
+                                       'internet once, then works offline from the cache')
+                                     .format(name=name, folder=root or cache_dir(), reason=_short_reason(exc))) from exc
 
 
 def _short_reason(exc: Exception) -> str:
@@ -131,13 +133,14 @@ def _torchvision(name: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
     if not present(name, root):
         if _offline.get():
-            raise DatasetUnavailable(f"{name} is not downloaded yet")
+            raise DatasetUnavailable(_('{name} is not downloaded yet').format(name=name))
         fetch(name, root)
     cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}[name]
     try:
         ds = cls(root=str(root), train=True, download=False)
     except (OSError, RuntimeError) as exc:  # present, yet unreadable: say so, do not blame the network
-        raise DatasetUnavailable(f"{name}'s files in {root} could not be read ({type(exc).__name__})") from exc
+        raise DatasetUnavailable(_("{name}'s files in {root} could not be read ({error})")
+                                 .format(name=name, root=root, error=type(exc).__name__)) from exc
     return ds.data.reshape(len(ds.data), -1).float(), ds.targets.long()
 
 
@@ -195,5 +198,5 @@ def load_recorded(name: str, seed: int) -> tuple[Dataset, list[Record]]:
 
 def fallback_note(dataset: str) -> str:
     """The sentence a `dataset_fallback` record stands for."""
-    return (f"{dataset} could not be loaded (it downloads once, and the download failed); "
-            "this run used the bundled digits instead.")
+    return _("{dataset} could not be loaded (it downloads once, and the download failed); this run used the bundled "
+             "digits instead.").format(dataset=dataset)

@@ -15,6 +15,7 @@ from . import probes
 from .config import ConfigError, Validated, param, project
 from .data import DATASETS, Dataset
 from .device import DEVICES, resolve, use_configured_threads
+from .i18n import N_, _
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
 from .records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
@@ -28,58 +29,62 @@ _build_lock = threading.Lock()
 class TrainConfig(Validated):
     """One training run: data, network, optimizer and measurement schedule."""
 
-    dataset: str = param("digits", "Training data. Digits are bundled; the MNIST family downloads once.",
+    dataset: str = param("digits", N_("Training data. Digits are bundled; the MNIST family downloads once."),
                          choices=DATASETS)
-    depth: int = param(10, "Number of hidden layers.", lo=1, hi=100)
-    width: int = param(100, "Units in each hidden layer.", lo=4, hi=512)
-    activation: str = param("sigmoid", "Activation function of every hidden layer.", choices=ACTIVATIONS)
-    init: str = param("xavier_uniform", "Weight initialisation (biases start at zero).", choices=INITS,
-                      label="Initialisation")
-    batch_norm: str = param("none", "Batch normalisation before or after each activation.",
-                            choices=BATCH_NORM, label="Batch norm")
-    optimizer: str = param("sgd", "torch.optim optimizer.", choices=OPTIMIZERS)
-    schedule: str = param("constant", "Learning-rate schedule (torch.optim.lr_scheduler).", choices=SCHEDULES)
-    lr: float = param(0.1, "Learning rate.", lo=1e-5, hi=100.0, log=True, label="Learning rate")
-    batch_size: int = param(64, "Examples per training step.", lo=2, hi=4096)
-    steps: int = param(500, "Training steps (mini-batches).", lo=1, hi=100_000)
-    seed: int = param(0, "Seeds the split, the initial weights and the batch order.", lo=0, hi=2**31 - 1)
-    clip_norm: float = param(0.0, "Clip the global gradient norm to this value (0 = off).", lo=0.0, hi=1e6,
-                             label="Clip norm")
-    clip_value: float = param(0.0, "Clip every gradient component to ±this value (0 = off).", lo=0.0, hi=1e6,
-                              label="Clip value")
-    probe_every: int = param(20, "Measure the layers every this many steps.", lo=1, hi=10_000, advanced=True)
-    eval_every: int = param(50, "Evaluate on the validation split every this many steps.", lo=1, hi=10_000,
+    depth: int = param(10, N_("Number of hidden layers."), lo=1, hi=100)
+    width: int = param(100, N_("Units in each hidden layer."), lo=4, hi=512)
+    activation: str = param("sigmoid", N_("Activation function of every hidden layer."), choices=ACTIVATIONS)
+    init: str = param("xavier_uniform", N_("Weight initialisation (biases start at zero)."), choices=INITS,
+                      label=N_("Initialisation"))
+    batch_norm: str = param("none", N_("Batch normalisation before or after each activation."),
+                            choices=BATCH_NORM, label=N_("Batch norm"))
+    optimizer: str = param("sgd", N_("torch.optim optimizer."), choices=OPTIMIZERS)
+    schedule: str = param("constant", N_("Learning-rate schedule (torch.optim.lr_scheduler)."), choices=SCHEDULES)
+    lr: float = param(0.1, N_("Learning rate."), lo=1e-5, hi=100.0, log=True, label=N_("Learning rate"))
+    batch_size: int = param(64, N_("Examples per training step."), lo=2, hi=4096)
+    steps: int = param(500, N_("Training steps (mini-batches)."), lo=1, hi=100_000)
+    seed: int = param(0, N_("Seeds the split, the initial weights and the batch order."), lo=0, hi=2**31 - 1)
+    clip_norm: float = param(0.0, N_("Clip the global gradient norm to this value (0 = off)."), lo=0.0, hi=1e6,
+                             label=N_("Clip norm"))
+    clip_value: float = param(0.0, N_("Clip every gradient component to ±this value (0 = off)."), lo=0.0, hi=1e6,
+                              label=N_("Clip value"))
+    probe_every: int = param(20, N_("Measure the layers every this many steps."), lo=1, hi=10_000, advanced=True)
+    eval_every: int = param(50, N_("Evaluate on the validation split every this many steps."), lo=1, hi=10_000,
                             advanced=True)
-    device: str = param("auto", "auto picks CUDA only for runs big enough to gain from it.", choices=DEVICES,
+    device: str = param("auto", N_("auto picks CUDA only for runs big enough to gain from it."), choices=DEVICES,
                         advanced=True)
-    bn_momentum: float = param(0.1, "How fast batch norm's running mean and variance follow the batches "
-                               "(torch's momentum: new = (1 − m)·old + m·batch).", lo=0.001, hi=1.0,
-                               label="BN momentum", advanced=True)
-    leaky_alpha: float = param(0.01, "LeakyReLU's slope for negative inputs.", lo=0.0, hi=1.0, label="LeakyReLU α",
+    bn_momentum: float = param(0.1, N_("How fast batch norm's running mean and variance follow the batches "
+                               "(torch's momentum: new = (1 − m)·old + m·batch)."), lo=0.001, hi=1.0,
+                               label=N_("BN momentum"), advanced=True)
+    leaky_alpha: float = param(0.01, N_("LeakyReLU's slope for negative inputs."), lo=0.0, hi=1.0,
+                               label=N_("LeakyReLU α"),
                                advanced=True)
-    elu_alpha: float = param(1.0, "ELU's saturation value for very negative inputs is −α.", lo=0.01, hi=5.0,
-                             label="ELU α", advanced=True)
-    rrelu_lower: float = param(1 / 8, "RReLU's smallest random negative slope.", lo=0.0, hi=1.0, label="RReLU lower",
+    elu_alpha: float = param(1.0, N_("ELU's saturation value for very negative inputs is −α."), lo=0.01, hi=5.0,
+                             label=N_("ELU α"), advanced=True)
+    rrelu_lower: float = param(1 / 8, N_("RReLU's smallest random negative slope."), lo=0.0, hi=1.0,
+                               label=N_("RReLU lower"),
                                advanced=True)
-    rrelu_upper: float = param(1 / 3, "RReLU's largest random negative slope.", lo=0.0, hi=1.0, label="RReLU upper",
+    rrelu_upper: float = param(1 / 3, N_("RReLU's largest random negative slope."), lo=0.0, hi=1.0,
+                               label=N_("RReLU upper"),
                                advanced=True)
     # Optimizer hyperparameters: each optimizer takes the ones its registry entry accepts.
-    momentum: float = param(0.9, "β: momentum's and Nesterov's decay of past gradients.", lo=0.0, hi=0.999,
+    momentum: float = param(0.9, N_("β: momentum's and Nesterov's decay of past gradients."), lo=0.0, hi=0.999,
                             advanced=True)
-    beta1: float = param(0.9, "β₁: the Adam family's decay of the mean gradient.", lo=0.0, hi=0.999, label="β₁",
+    beta1: float = param(0.9, N_("β₁: the Adam family's decay of the mean gradient."), lo=0.0, hi=0.999, label="β₁",
                          advanced=True)
-    beta2: float = param(0.999, "β₂: the Adam family's decay of the squared gradient.", lo=0.0, hi=0.9999,
+    beta2: float = param(0.999, N_("β₂: the Adam family's decay of the squared gradient."), lo=0.0, hi=0.9999,
                          label="β₂", advanced=True)
-    eps: float = param(1e-8, "ε: keeps the adaptive methods from dividing by zero.", lo=1e-12, hi=1.0, log=True,
+    eps: float = param(1e-8, N_("ε: keeps the adaptive methods from dividing by zero."), lo=1e-12, hi=1.0, log=True,
                        label="ε", advanced=True)
-    weight_decay: float = param(0.0, "L2 penalty (AdamW: decoupled weight decay).", lo=0.0, hi=1.0, advanced=True)
+    weight_decay: float = param(0.0, N_("L2 penalty (AdamW: decoupled weight decay)."), lo=0.0, hi=1.0, advanced=True)
 
     def __post_init__(self):
         super().__post_init__()
         if self.rrelu_lower > self.rrelu_upper:
-            raise ConfigError("rrelu_lower", f"must not exceed rrelu_upper ({self.rrelu_upper:g})", ("rrelu_upper",))
+            raise ConfigError("rrelu_lower", _('must not exceed rrelu_upper ({self_rrelu_upper:g})')
+                                             .format(self_rrelu_upper=self.rrelu_upper), ("rrelu_upper",))
         if self.device == "cuda" and not torch.cuda.is_available():
-            raise ConfigError("device", "cuda was asked for, but this machine has no CUDA device (use auto or cpu)")
+            raise ConfigError("device", _('cuda was asked for, but this machine has no CUDA device (use auto or cpu)'))
 
 
 class LessonConfig(Validated):

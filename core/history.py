@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .config import format_value, to_strings
+from .i18n import _
 from .records import COLUMNS, Record
 
 MAX_RUNS = 20  # per lesson; pinned runs are kept, the oldest unpinned run goes first
@@ -53,9 +54,9 @@ class Entry:
 
     @property
     def status_text(self) -> str:
-        if self.status in ("stopped", "diverged"):
-            return f"{self.status} at step {self.last_step:,}"
-        return f"{self.status} ({self.last_step:,} steps)"
+        """The status in words, in the current language."""
+        text = {"stopped": _("stopped at step {step:,}"), "diverged": _("diverged at step {step:,}")}
+        return text.get(self.status, _("finished ({step:,} steps)")).format(step=self.last_step)
 
     def records(self) -> list[Record]:
         """The stored records (decimated to the charts' resolution), in the runner's columns."""
@@ -68,7 +69,7 @@ class Entry:
 def summary(cfg) -> str:
     """What differs from the defaults, shortly: `tanh · normal · lr 0.01` (choices by value, numbers by name)."""
     if cfg is None:
-        return "uploaded"
+        return _("uploaded")
     parts = []
     for name, value in to_strings(cfg, only_changed=True).items():
         raw = getattr(cfg, name)
@@ -76,7 +77,7 @@ def summary(cfg) -> str:
             parts.append(format_value(raw).replace(",", "+"))
         else:
             parts.append(f"{name.replace('_', ' ')} {value}")
-    return " · ".join(parts) or "defaults"
+    return " · ".join(parts) or _("defaults")
 
 
 @dataclass
@@ -168,39 +169,44 @@ def read_csv(data: bytes) -> list[Record]:
     over 20 MB, not UTF-8, other columns, a step or layer that is not a whole number, a value that is
     not a finite number, or no rows."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise CSVError(f"The file is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise CSVError(_('The file is {size:.1f} MB; the limit is {limit} MB.')
+                       .format(size=len(data) / 2 ** 20, limit=MAX_UPLOAD_BYTES // 2 ** 20))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CSVError(f"The file is not UTF-8 text (byte {exc.start} cannot be read).") from None
+        raise CSVError(_('The file is not UTF-8 text (byte {byte} cannot be read).')
+                       .format(byte=exc.start)) from None
     rows = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(rows, None)
         if header is None or [h.strip() for h in header] != list(COLUMNS):
             shown = ", ".join(header[:8])[:80] if header else "nothing"
-            raise CSVError(f"The columns must be {', '.join(COLUMNS)} (as `python -m core run` writes them); "
-                           f"this file has {shown}.")
+            raise CSVError(_('The columns must be {columns} (as `python -m core run` writes them); this file '
+                             'has {shown}.')
+                           .format(columns=', '.join(COLUMNS), shown=shown))
         records = []
         for line, row in enumerate(rows, start=2):
             if not row:
                 continue
             if len(row) != len(COLUMNS):
-                raise CSVError(f"Line {line} has {len(row)} fields, not {len(COLUMNS)}.")
+                raise CSVError(_('Line {line} has {count} fields, not {expected}.')
+                               .format(line=line, count=len(row), expected=len(COLUMNS)))
             run, step, metric, layer, value = row
             if not metric or len(metric) > 64 or len(run) > 200:
-                raise CSVError(f"Line {line}: the metric must be a name of up to 64 characters.")
+                raise CSVError(_('Line {line}: the metric must be a name of up to 64 characters.').format(line=line))
             records.append(Record(run, _whole(step, "step", line), metric,
                                   None if layer == "" else _whole(layer, "layer", line), _finite(value, line)))
     except csv.Error as exc:
-        raise CSVError(f"The file is not valid CSV ({exc}).") from None
+        raise CSVError(_('The file is not valid CSV ({exc}).').format(exc=exc)) from None
     if not records:
-        raise CSVError("The file has the right columns but no records.")
+        raise CSVError(_('The file has the right columns but no records.'))
     return records
 
 
 def _whole(text: str, column: str, line: int) -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 9):
-        raise CSVError(f"Line {line}: {column} must be a whole number (got {text[:20]!r}).")
+        raise CSVError(_('Line {line}: {column} must be a whole number (got {got}).')
+                       .format(line=line, column=column, got=repr(text[:20])))
     return int(text)
 
 
@@ -208,7 +214,9 @@ def _finite(text: str, line: int) -> float:
     try:
         value = float(text) if len(text) <= 40 else math.nan
     except ValueError:
-        raise CSVError(f"Line {line}: value must be a number (got {text[:20]!r}).") from None
+        raise CSVError(_('Line {line}: value must be a number (got {got}).')
+                       .format(line=line, got=repr(text[:20]))) from None
     if not math.isfinite(value):
-        raise CSVError(f"Line {line}: value must be a finite number (got {text[:20]!r}).")
+        raise CSVError(_('Line {line}: value must be a finite number (got {got}).')
+                       .format(line=line, got=repr(text[:20])))
     return value

@@ -9,6 +9,8 @@ from typing import IO, NamedTuple
 
 import pandas as pd
 
+from .i18n import N_, _
+
 COLUMNS = ("run", "step", "metric", "layer", "value")
 
 METRICS = (
@@ -26,9 +28,14 @@ METRICS = (
 BLOWUP = 100.0
 BLOWUP_STEPS = 20
 NON_FINITE, BLOWN_UP = 1.0, 2.0  # the value of a `diverged_reason` record
-REASONS = {NON_FINITE: "non-finite loss or gradient",
-           BLOWN_UP: f"the loss stayed above {BLOWUP:g}× its starting level (chance, for a classifier) for "
-                     f"{BLOWUP_STEPS} steps in a row"}
+REASONS = {NON_FINITE: N_("non-finite loss or gradient"),
+           BLOWN_UP: N_("the loss stayed above {factor:g}× its starting level (chance, for a classifier) for {steps} "
+                        "steps in a row")}
+
+
+def reason_text(code: float) -> str:
+    """A `diverged_reason` code in words, in the current language."""
+    return _(REASONS.get(code, N_("diverged"))).format(factor=BLOWUP, steps=BLOWUP_STEPS)
 
 
 class BlowUp:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .i18n import N_
+
 
 @dataclass(frozen=True)
 class Surface:
@@ -22,19 +24,19 @@ class Surface:
 
 SURFACES: dict[str, Surface] = {
     "ravine": Surface(lambda x, y: 0.05 * x**2 + 2.0 * y**2, ((0.0, 0.0),), (-10, 2, -3, 3), (-9.0, 2.0),
-                      "an elongated bowl: 40 times steeper across (y) than along (x)"),
+                      N_("an elongated bowl: 40 times steeper across (y) than along (x)")),
     "rosenbrock": Surface(lambda x, y: (1 - x) ** 2 + 100 * (y - x**2) ** 2, ((1.0, 1.0),), (-2, 2, -1, 3),
-                          (-1.5, 2.5), "a curved, flat-bottomed valley; the minimum is at (1, 1)"),
+                          (-1.5, 2.5), N_("a curved, flat-bottomed valley; the minimum is at (1, 1)")),
     "beale": Surface(lambda x, y: (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2,
-                     ((3.0, 0.5),), (-4.5, 4.5, -4.5, 4.5), (1.0, 1.4), "sharp ridges and flat plateaus"),
+                     ((3.0, 0.5),), (-4.5, 4.5, -4.5, 4.5), (1.0, 1.4), N_("sharp ridges and flat plateaus")),
     "saddle": Surface(lambda x, y: x**2 - y**2, (), (-2, 2, -2, 2), (-1.5, 0.01),
-                      "x² − y²: a saddle at the origin, with no minimum at all"),
+                      N_("x² − y²: a saddle at the origin, with no minimum at all")),
     "himmelblau": Surface(lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
                           ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
-                          (-5, 5, -5, 5), (0.0, 0.0), "four minima, all at loss 0"),
+                          (-5, 5, -5, 5), (0.0, 0.0), N_("four minima, all at loss 0")),
     "rastrigin": Surface(lambda x, y: 20 + x**2 - 10 * torch.cos(2 * math.pi * x) + y**2
                          - 10 * torch.cos(2 * math.pi * y), ((0.0, 0.0),), (-5.12, 5.12, -5.12, 5.12), (3.2, 2.7),
-                         "a bowl covered in local minima"),
+                         N_("a bowl covered in local minima")),
 }
 
 

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/activations.py")  # first: a fresh server's deep link hands over at once
@@ -14,35 +15,35 @@ from ui.results import ChartSpec  # noqa: E402
 
 EXP = activations.EXPERIMENT
 CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
-                                       "cross-entropy", color="run"), ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
-              ("val_accuracy", "diverged")),
-    ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", "Dead units per layer", "dead fraction", [0, 1]),
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
+                                       _("cross-entropy"), color="run"), ("loss", "val_loss", "diverged")),
+    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
+                                             color="run"), ("val_accuracy", "diverged")),
+    ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer"), _("dead fraction"), [0, 1]),
               ("dead_fraction",)),
-    ChartSpec(lambda df: charts.per_layer(df, "act_mean", "Mean activation per layer (bias shift)",
-                                          "mean activation", zero=True), ("act_mean",)),
-    ChartSpec(lambda df: charts.per_layer(df, "act_std", "Activation std per layer", "std"), ("act_std",)),
-    ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", "Saturated units per layer",
-                                          "saturated fraction", [0, 1]), ("saturated_fraction",)),
+    ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (bias shift)"),
+                                          _("mean activation"), zero=True), ("act_mean",)),
+    ChartSpec(lambda df: charts.per_layer(df, "act_std", _("Activation std per layer"), _("std")), ("act_std",)),
+    ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", _("Saturated units per layer"),
+                                          _("saturated fraction"), [0, 1]), ("saturated_fraction",)),
     ChartSpec(lambda df: charts.bars(df.rename(columns={"value": "seconds"}), "seconds", "run",
-                                     "Wall time per activation", "seconds"), ("wall_seconds",)),
+                                     _("Wall time per activation"), _("seconds")), ("wall_seconds",)),
 ]
 
-st.title("Activation functions")
+st.title(_("Activation functions"))
 lesson.show(EXP.name)
 
-st.header("Gallery")
+st.header(_("Gallery"))
 lesson.show(EXP.name, "gallery")
-shown = st.multiselect("Activations to draw", list(gallery.ACTIVATIONS), default=list(gallery.ACTIVATIONS),
-                       key="gallery.shown", help="Each panel shows f(x), f′(x) (by autograd on the torch module) "
-                                                 "and, shaded red, where f′ is below 1% of its maximum.")
+shown = st.multiselect(_("Activations to draw"), list(gallery.ACTIVATIONS), default=list(gallery.ACTIVATIONS),
+                       key="gallery.shown", help=_("Each panel shows f(x), f′(x) (by autograd on the torch module) "
+                                                 "and, shaded red, where f′ is below 1% of its maximum."))
 params = controls.field_controls(gallery.GalleryConfig, "gallery", ns="gallery", columns=4)
 if shown and params is not None:
     st.altair_chart(charts.gallery(gallery.table(shown, **gallery.parameters(params))), width="content")
 
-st.header("Train them side by side")
+st.header(_("Train them side by side"))
 lesson.show(EXP.name, "compare")
 cfg = controls.config_controls(EXP)
 lesson.show(EXP.name, "charts")
-run_section(EXP, cfg, lambda _cfg: CHARTS, help="Train one network per activation, step by step.")
+run_section(EXP, cfg, lambda _cfg: CHARTS, help=_("Train one network per activation, step by step."))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/batchnorm.py")  # first: a fresh server's deep link hands over at once
@@ -17,24 +18,25 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     """The lesson's charts for a run of `cfg` (its last hidden layer is the run's own depth)."""
     last = cfg.depth
     return [
-        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), "Validation accuracy", "accuracy", color="run"),
-                  ("val_accuracy", "diverged")),
-        ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
-                                           "cross-entropy", color="run"), ("loss", "val_loss", "diverged")),
-        ChartSpec(lambda df: charts.band_over_time(df, last, f"Layer {last} (last hidden): input percentiles 15/50/85"),
+        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
+                                                 color="run"), ("val_accuracy", "diverged")),
+        ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
+                                           _("cross-entropy"), color="run"), ("loss", "val_loss", "diverged")),
+        ChartSpec(lambda df: charts.band_over_time(
+            df, last, _("Layer {layer} (last hidden): input percentiles 15/50/85").format(layer=last)),
                   ("preact_p15", "preact_p50", "preact_p85")),
-        ChartSpec(lambda df: charts.per_layer(df, "preact_p50", "Median activation input per layer", "median"),
+        ChartSpec(lambda df: charts.per_layer(df, "preact_p50", _("Median activation input per layer"), _("median")),
                   ("preact_p50",)),
-        ChartSpec(lambda df: charts.per_layer(df, "running_mean_err", "Running mean error (in feature stds)",
-                                              "error"), ("running_mean_err",)),
-        ChartSpec(lambda df: charts.per_layer(df, "running_var_err", "Running variance error (relative)", "error"),
-                  ("running_var_err",)),
+        ChartSpec(lambda df: charts.per_layer(df, "running_mean_err", _("Running mean error (in feature stds)"),
+                                              _("error")), ("running_mean_err",)),
+        ChartSpec(lambda df: charts.per_layer(df, "running_var_err", _("Running variance error (relative)"),
+                                              _("error")), ("running_var_err",)),
         ChartSpec(lambda df: charts.mode_gap(batchnorm.mode_rows(df)), batchnorm.MODE_METRICS),
     ]
 
-st.title("Batch normalization")
+st.title(_("Batch normalization"))
 lesson.show(EXP.name)
 cfg = controls.config_controls(EXP)
 lesson.show(EXP.name, "charts")
-run_section(EXP, cfg, charts_for, help="Train every variant, step by step.")
+run_section(EXP, cfg, charts_for, help=_("Train every variant, step by step."))
 lesson.show(EXP.name, "modes")

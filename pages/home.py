@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/home.py")  # first: a fresh server's deep link hands over at once
@@ -9,9 +10,9 @@ nav.ensure_entrypoint("pages/home.py")  # first: a fresh server's deep link hand
 from core.experiments import LESSONS  # noqa: E402
 from ui import lesson, nav  # noqa: E402
 
-st.title("Deep-Net Training Lab")
+st.title(_("Deep-Net Training Lab"))
 lesson.show("home")
 for item in LESSONS:
-    st.page_link(nav.page_of(item.name), label=f"**{item.title}**")
-    st.caption(item.summary)
+    st.page_link(nav.page_of(item.name), label=f"**{_(item.title)}**")  # a title of our own, translated
+    st.caption(_(item.summary))
 lesson.show("home", "offline")

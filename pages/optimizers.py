@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.i18n import N_, _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/optimizers.py")  # first: a fresh server's deep link hands over at once
@@ -20,10 +21,11 @@ from ui.results import ChartSpec, show_result  # noqa: E402
 SURF, NET, RANGE = O.SURFACE_EXPERIMENT, O.NET_EXPERIMENT, O.RANGE_EXPERIMENT
 LESSON = O.LESSON
 SPEEDS = {"slow": 0.25, "normal": 0.1, "fast": 0.03, "instant": 0.0}
+SPEED_NAMES = {"slow": N_("slow"), "normal": N_("normal"), "fast": N_("fast"), "instant": N_("instant")}
 
-st.title("Fast optimizers")
+st.title(_("Fast optimizers"))
 lesson.show(LESSON.name)
-surfaces_tab, net_tab = st.tabs(["2-D loss surfaces", "Real network"])
+surfaces_tab, net_tab = st.tabs([_("2-D loss surfaces"), _("Real network")])
 
 def _paths(df: pd.DataFrame) -> pd.DataFrame:
     """One row per (optimizer, step) with x, y and loss, from long-form records."""
@@ -41,7 +43,7 @@ def surface_map(cfg: O.Config, paths: pd.DataFrame) -> object:
     surface = SURFACES[cfg.surface]
     minima = pd.DataFrame(list(surface.minima), columns=["x", "y"])
     return charts.surface_map(pd.DataFrame(cells(cfg.surface)), paths, minima, surface.window,
-                              f"{cfg.surface}: {surface.note}")
+                              f"{cfg.surface}: {_(surface.note)}")
 
 def _set_start() -> None:
     picked = st.session_state[f"{SURF.name}.map"].selection.get("start") or []
@@ -50,20 +52,22 @@ def _set_start() -> None:
         st.session_state[f"{SURF.name}.preset"] = controls.CUSTOM
 
 SURFACE_CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss",), "Loss against step (symmetric log)", "loss", color="run",
-                                       symlog=True), ("loss", "diverged")),
-    ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",), "Effective step: distance moved per step",
-                                       "distance", color="run", log=True), ("x", "y")),
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss",), _("Loss against step (symmetric log)"), _("loss"),
+                                             color="run", symlog=True), ("loss", "diverged")),
+    ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",),
+                                       _("Effective step: distance moved per step"), _("distance"), color="run",
+                                       log=True), ("x", "y")),
 ]
 
 with surfaces_tab:
     lesson.show(LESSON.name, "surfaces")
     cfg = controls.config_controls(SURF)
     claims.what_to_look_for(LESSON.name, SURF)
-    speed = st.select_slider("Animation speed", list(SPEEDS), value="normal", key=f"{SURF.name}.speed",
-                             help="How fast the paths are drawn; the computation itself takes well under a second.")
-    if st.button("Train", type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
-                 help="Run every optimizer from the start point and animate their paths."):
+    speed = st.select_slider(_("Animation speed"), list(SPEEDS), value="normal", key=f"{SURF.name}.speed",
+                             format_func=lambda k: _(SPEED_NAMES[k]),
+                             help=_("How fast the paths are drawn; the computation itself takes well under a second."))
+    if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
+                 help=_("Run every optimizer from the start point and animate their paths.")):
         train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],
                    pace=SPEEDS[speed])
     if cfg is not None:
@@ -71,7 +75,7 @@ with surfaces_tab:
         shown = result if result is not None and result.config.surface == cfg.surface else None
         paths = _paths(to_frame(shown.records)) if shown else pd.DataFrame(
             [(n, 0, *cfg.start, float("nan")) for n in cfg.optimizers], columns=["run", "step", "x", "y", "loss"])
-        st.caption("Click the map to start from that point; red diamonds mark the known minima.")
+        st.caption(_("Click the map to start from that point; red diamonds mark the known minima."))
         st.altair_chart(surface_map(cfg, paths), key=f"{SURF.name}.map", on_select=_set_start,
                         selection_mode="start", width="content")
     shown = show_result(SURF, lambda _cfg: SURFACE_CHARTS)
@@ -85,9 +89,12 @@ with surfaces_tab:
                 for x, y in zip(final.x, final.y, strict=True)],
             "diverged": [n in diverged for n in final.run],
         }).sort_values("final loss", key=lambda s: s.astype(float))
-        st.dataframe(table, hide_index=True)
+        st.dataframe(table.rename(columns={"optimizer": _("optimizer"), "steps": _("steps"),
+                                           "final loss": _("final loss"),
+                                           "distance to nearest minimum": _("distance to nearest minimum"),
+                                           "diverged": _("diverged")}), hide_index=True)
         claims.checked(LESSON.name, SURF, shown)
-    with st.expander("What the charts show"):
+    with st.expander(_("What the charts show")):
         lesson.show(LESSON.name, "surface_charts")
 
 def _final(df: pd.DataFrame) -> pd.DataFrame:
@@ -107,11 +114,11 @@ def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 NET_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(_final(df), ("loss", "val_loss"),
-                                             "Loss (solid: train, dashed: validation)", "cross-entropy (log)",
+                                             _("Loss (solid: train, dashed: validation)"), _("cross-entropy (log)"),
                                              color="run", log=True), ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), "Validation accuracy", "accuracy",
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
                                              color="run"), ("val_accuracy", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), "Learning rate", "learning rate", color="run"),
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate"), color="run"),
                     ("lr",)),
     ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged")),
 ]
@@ -122,16 +129,17 @@ with net_tab:
     lesson.show(LESSON.name, "net")
     ncfg = controls.config_controls(NET, ns=LESSON.namespace(NET))
     result = run_section(NET, ncfg, lambda _cfg: NET_CHARTS,
-                         help="Train the MLP once per optimizer (after the sweep, in fair mode).")
+                         help=_("Train the MLP once per optimizer (after the sweep, in fair mode)."))
     if result is not None:
         chosen = [(r.run, r.value) for r in result.records if r.metric == "chosen_lr"]
         if chosen:
-            st.caption("Learning rates used: " + ", ".join(f"{n} {format_value(lr)}" for n, lr in chosen))
-    st.subheader(RANGE.title)
+            st.caption(_("Learning rates used: {rates}").format(
+                rates=", ".join(f"{n} {format_value(lr)}" for n, lr in chosen)))
+    st.subheader(_(RANGE.title))
     source = ncfg if ncfg is not None else O.NetConfig()
     rcfg = controls.config_controls(RANGE, ns=LESSON.namespace(RANGE),
                                     fixed={n: getattr(source, n) for n in SHARED})
-    run_section(RANGE, rcfg if ncfg is not None else None, lambda _cfg: RANGE_CHARTS, label="LR range test",
-                help="Grow the learning rate exponentially while the MLP above trains, and watch the loss.")
-    with st.expander("How fair mode picks the rates"):
+    run_section(RANGE, rcfg if ncfg is not None else None, lambda _cfg: RANGE_CHARTS, label=_("LR range test"),
+                help=_("Grow the learning rate exponentially while the MLP above trains, and watch the loss."))
+    with st.expander(_("How fair mode picks the rates")):
         lesson.show(LESSON.name, "net_charts")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/runs.py")  # first: a fresh server's deep link hands over at once
@@ -12,51 +13,49 @@ from core.history import MAX_RUNS, overlay_frame, to_csv  # noqa: E402
 from ui import charts, history  # noqa: E402
 from ui.safe import plain  # noqa: E402
 
-st.title("Runs")
-st.write(f"Every run of this session, from every lesson, newest first (at most {MAX_RUNS} a lesson). Pick runs to "
-         "draw their loss and accuracy together, download them as one CSV, or open one again with its settings. "
-         "Rename, pin or delete runs on their lesson's page, under Run history.")
+st.title(_("Runs"))
+st.write(_("Every run of this session, from every lesson, newest first (at most {most} a lesson). Pick runs to draw "
+           "their loss and accuracy together, download them as one CSV, or open one again with its settings. Rename, "
+           "pin or delete runs on their lesson's page, under Run history.").format(most=MAX_RUNS))
 
 h = history.history()
 if not h.entries:
-    st.info("No runs yet in this session: train on any lesson and each run appears here.")
+    st.info(_("No runs yet in this session: train on any lesson and each run appears here."))
     st.stop()
 
 registry = experiments()
 rows = history.table(h.entries).drop(columns=["delete", "pinned"])
-rows.insert(1, "lesson", [lesson_of(registry[e.experiment]).title if e.experiment in registry else e.experiment
+rows.insert(1, "lesson", [_(lesson_of(registry[e.experiment]).title) if e.experiment in registry else e.experiment
                           for e in h.entries])
-st.dataframe(rows, hide_index=True, width="stretch",
-             column_config={"id": st.column_config.NumberColumn("run"),
-                            "val. accuracy": st.column_config.NumberColumn(format="percent")})
+st.dataframe(rows, hide_index=True, width="stretch", column_config=history.columns({"lesson": _("lesson")}))
 
 picked = st.multiselect(
-    "Runs to compare", [e.id for e in h.entries], default=[e.id for e in h.entries[:2]], key="runs.picked",
+    _("Runs to compare"), [e.id for e in h.entries], default=[e.id for e in h.entries[:2]], key="runs.picked",
     max_selections=8, format_func=lambda i: f"{h.get(i).label} ({h.get(i).experiment})" if h.get(i) else str(i),
-    help="Their loss and accuracy curves are drawn together below, one colour per run, and the download holds "
-         "exactly these runs.")
+    help=_("Their loss and accuracy curves are drawn together below, one colour per run, and the download holds "
+         "exactly these runs."))
 chosen = [e for i in picked if (e := h.get(i)) is not None]
 if chosen:
     left, right = st.columns(2)
     loss = overlay_frame(chosen, ("loss", "val_loss"))
     acc = overlay_frame(chosen, ("accuracy", "val_accuracy"))
-    left.altair_chart(charts.curves(loss, ("loss", "val_loss"), "Loss (solid: train, dashed: validation)",
-                                    "cross-entropy"), width="stretch")
-    right.altair_chart(charts.curves(acc, ("accuracy", "val_accuracy"), "Accuracy (solid: train, dashed: validation)",
-                                     "accuracy"), width="stretch")
-    st.download_button("Download these runs as CSV", to_csv(chosen), file_name="runs.csv", mime="text/csv",
+    left.altair_chart(charts.curves(loss, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
+                                    _("cross-entropy")), width="stretch")
+    right.altair_chart(charts.curves(acc, ("accuracy", "val_accuracy"),
+                                     _("Accuracy (solid: train, dashed: validation)"), _("accuracy")), width="stretch")
+    st.download_button(_("Download these runs as CSV"), to_csv(chosen), file_name="runs.csv", mime="text/csv",
                        key="runs.download",
-                       help="One CSV in the runner's columns (run, step, metric, layer, value); each run is named "
+                       help=_("One CSV in the runner's columns (run, step, metric, layer, value); each run is named "
                             "'<label> · <run>'. Stored at the charts' resolution: a run's own page downloads every "
-                            "record right after it runs.")
-    st.subheader("Open a run again")
+                            "record right after it runs."))
+    st.subheader(_("Open a run again"))
     for e in chosen:
         exp = registry.get(e.experiment)
         if e.config is None or exp is None:
-            st.caption(plain(f"{e.label}: an uploaded CSV has no settings to open."))
+            st.caption(plain(_("{label}: an uploaded CSV has no settings to open.").format(label=e.label)))
             continue
         lesson = lesson_of(exp)
         ns = lesson.namespace(exp)
         query = {(f"{ns}.{k}" if ns else k): v for k, v in to_query(e.config, exp.presets).items()}
-        st.page_link(nav.page_of(lesson.name), label=plain(f"{e.label} — {lesson.title}"), query_params=query,
-                     help="Opens the lesson with this run's settings; press Train to run it again.")
+        st.page_link(nav.page_of(lesson.name), label=plain(f"{e.label} — {_(lesson.title)}"), query_params=query,
+                     help=_("Opens the lesson with this run's settings; press Train to run it again."))

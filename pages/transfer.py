@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/transfer.py")  # first: a fresh server's deep link hands over at once
@@ -16,38 +17,39 @@ EXP, CNN = T.EXPERIMENT, T.CNN_EXPERIMENT
 LESSON = T.LESSON
 CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df[df["variant"] == T.MODEL_A], ("loss", "val_accuracy"),
-                                       "Model A: pretraining on the source classes", "value"),
+                                       _("Model A: pretraining on the source classes"), _("value")),
               ("loss", "val_accuracy")),
     ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A]), ("val_accuracy",)),
-    ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A], "loss", "Task B training loss"),
+    ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A], "loss", _("Task B training loss")),
               ("loss",)),
 ]
 CNN_CHARTS = [ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss", "val_accuracy"),
-                                                "CNN: loss and validation accuracy", "value", color="metric"),
+                                                _("CNN: loss and validation accuracy"), _("value"), color="metric"),
                         ("loss", "val_loss", "val_accuracy", "diverged"))]
 
-st.title("Transfer learning")
+st.title(_("Transfer learning"))
 lesson.show(EXP.name)
 cfg = controls.config_controls(EXP)
 lesson.show(EXP.name, "charts")
 result = run_section(EXP, cfg, lambda _cfg: CHARTS,
-                     help="Pretrain model A (once per server), then train every variant on every seed.")
+                     help=_("Pretrain model A (once per server), then train every variant on every seed."))
 if result is not None and result.status != "unavailable":
     if T.is_cached(result.config):
-        st.caption("Model A for this run's settings is cached on this server: it trains once, and every later "
-                   "run with the same model-A settings, from any session, reuses it.")
+        st.caption(_("Model A for this run's settings is cached on this server: it trains once, and every later "
+                   "run with the same model-A settings, from any session, reuses it."))
     acc = T.final_accuracies(result.records)
     if acc:
         table = pd.DataFrame(acc)
         summary = pd.DataFrame({"mean": table.mean(), "std": table.std()}).T
         # One text column per variant: seeds and the summary rows share them, and Arrow gets one type
         # per column (a Styler over a mixed index made pyarrow log ArrowInvalid on every rerun).
-        shown = pd.concat([table.rename(index=lambda s: f"seed {s}"), summary]).map(
+        summary = summary.rename(index={"mean": _("mean"), "std": _("std")})
+        shown = pd.concat([table.rename(index=lambda s: _("seed {seed}").format(seed=s)), summary]).map(
             lambda v: "—" if pd.isna(v) else f"{v:.1%}")
-        st.dataframe(shown.rename_axis("run").reset_index(), hide_index=True)
+        st.dataframe(shown.rename_axis(_("run")).reset_index(), hide_index=True)
         st.info(T.verdict(result.records))
 
-st.header(CNN.title)
+st.header(_(CNN.title))
 lesson.show(EXP.name, "cnn")
 ccfg = controls.config_controls(CNN, ns=LESSON.namespace(CNN))
-run_section(CNN, ccfg, lambda _cfg: CNN_CHARTS, help="Reuse an ImageNet backbone on cats vs dogs from CIFAR-10.")
+run_section(CNN, ccfg, lambda _cfg: CNN_CHARTS, help=_("Reuse an ImageNet backbone on cats vs dogs from CIFAR-10."))

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.i18n import _
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/vanishing.py")  # first: a fresh server's deep link hands over at once
@@ -13,9 +14,9 @@ from ui.results import ChartSpec  # noqa: E402
 
 EXP = vanishing.EXPERIMENT
 CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"),
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss"), _("cross-entropy")),
               ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
+    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), _("Accuracy"), _("accuracy")),
               ("accuracy", "val_accuracy", "diverged")),
     ChartSpec(charts.heatmap, ("grad_norm",)),
     ChartSpec(charts.profile, ("grad_norm",)),
@@ -23,12 +24,12 @@ CHARTS = [
     ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction", "inactive_fraction")),
 ]
 
-st.title("Vanishing & exploding gradients")
+st.title(_("Vanishing & exploding gradients"))
 lesson.show(EXP.name)
-with st.expander("Glorot, He and LeCun initialisation; gradient clipping", expanded=False):
+with st.expander(_("Glorot, He and LeCun initialisation; gradient clipping"), expanded=False):
     lesson.show(EXP.name, "inits")
 
 cfg = controls.config_controls(EXP)
-with st.expander("What the charts show"):
+with st.expander(_("What the charts show")):
     lesson.show(EXP.name, "charts")
-run_section(EXP, cfg, lambda _cfg: CHARTS, help="Train the network with these settings.")
+run_section(EXP, cfg, lambda _cfg: CHARTS, help=_("Train the network with these settings."))

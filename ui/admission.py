@@ -17,6 +17,7 @@ import time
 
 from core.device import configure_threads
 from core.engine import warm_up
+from core.i18n import _
 
 MAX_CONCURRENT_RUNS = 2  # trainings at once on one server; the rest queue
 JANITOR_SECONDS = 5.0
@@ -152,7 +153,7 @@ def _janitor() -> None:
 def wait_for_slot(slots: Slots, ticket: int, status) -> None:
     """Block until `ticket` may run, showing its place in the queue meanwhile."""
     while (place := slots.try_start(ticket)) > 0:
-        status.info(f"Queued: place {place} — {slots.n} trainings already run on this server. "
-                    "Yours starts when one finishes.")
+        status.info(_("Queued: place {place} — {running} trainings already run on this server. Yours starts when one "
+                      "finishes.").format(place=place, running=slots.n))
         time.sleep(0.3)
     status.empty()

@@ -6,11 +6,47 @@ to the next and only the data changes: the browser updates the view rather than 
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
+from core.i18n import N_, _
+
 HEIGHT = 220
 LEGEND_ROW = 22  # pixels per entry of a vertical legend (a row and its padding)
+
+# What a metric is called on a chart (axis titles, legends); the records keep their ids.
+METRIC_NAMES = {
+    "loss": N_("training loss"), "val_loss": N_("validation loss"), "accuracy": N_("training accuracy"),
+    "val_accuracy": N_("validation accuracy"), "grad_norm": N_("gradient norm"), "update_ratio": N_("update ÷ weight"),
+    "saturated_fraction": N_("saturated"), "dead_fraction": N_("dead"), "inactive_fraction": N_("inactive"),
+    "act_mean": N_("mean activation"), "act_std": N_("activation std"), "lr": N_("learning rate"),
+    "running_mean_err": N_("running mean error"), "running_var_err": N_("running variance error"),
+}
+FIRST, LATEST = "first probe", "latest"  # the `when` values of the first/latest charts
+
+
+def metric_name(metric: str) -> str:
+    """A metric's name on a chart, in the current language (its id where it has none)."""
+    return _(METRIC_NAMES[metric]) if metric in METRIC_NAMES else metric
+
+
+def _labels(mapping: dict[str, str]) -> str:
+    """A legend labelExpr that shows each data value as its translated name (others as they are)."""
+    expr = "datum.label"
+    for value, name in mapping.items():
+        expr = f"datum.label == {json.dumps(value)} ? {json.dumps(name)} : ({expr})"
+    return expr
+
+
+def metric_legend(metrics, **kwargs) -> alt.Legend:
+    """A legend of metric ids labelled with their names."""
+    return alt.Legend(labelExpr=_labels({m: metric_name(m) for m in metrics}), **kwargs)
+
+
+def _when_legend() -> alt.Legend:
+    return alt.Legend(labelExpr=_labels({FIRST: _("first probe"), LATEST: _("latest")}))
 
 
 def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
@@ -22,7 +58,7 @@ def _diverged_rule(base: alt.Chart) -> alt.Chart:
     marks = base.transform_filter(alt.datum.metric == "diverged")
     rule = marks.mark_rule(color="#d62728", strokeWidth=2).encode(x="value:Q")
     text = marks.mark_text(color="#d62728", align="left", dx=4, dy=-4, baseline="bottom").encode(
-        x="value:Q", y=alt.value(12), text=alt.value("diverged"))
+        x="value:Q", y=alt.value(12), text=alt.value(_("diverged")))
     return rule + text
 
 
@@ -40,13 +76,14 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
         hue = alt.Color("series:N", title=None, scale=alt.Scale(domain=labels, scheme=scheme),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     else:
-        hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"))
+        hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                        legend=metric_legend(metrics) if color == "metric" else alt.Undefined)
     dashed = overlay or color != "metric"
     lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title=_("step")),
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=hue,
-        strokeDash=alt.StrokeDash("metric:N", title=None) if dashed else alt.Undefined,
+        strokeDash=alt.StrokeDash("metric:N", title=None, legend=metric_legend(metrics)) if dashed else alt.Undefined,
         detail="run:N" if overlay else alt.Undefined,
         tooltip=[*(["source:N"] if overlay else []), "run:N", "metric:N", "step:Q",
                  alt.Tooltip("value:Q", format=".4g")],
@@ -56,7 +93,7 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     return (lines + _diverged_rule(base)).properties(title=title, height=height)
 
 
-def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient norm by layer") -> alt.Chart:
+def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = None) -> alt.Chart:
     """Layer × step heat map of a per-layer metric on a log colour scale (input layer at the bottom);
     the step axis is quantitative, each cell spanning from its probe to the next."""
     return alt.Chart(df).transform_filter(
@@ -66,11 +103,11 @@ def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient 
     ).transform_calculate(
         step_end="isValid(datum.next_step) ? datum.next_step : datum.step + 1"
     ).mark_rect().encode(
-        x=alt.X("step:Q", title="step"), x2="step_end:Q",
-        y=alt.Y("layer:O", title="layer (1 = input side)", sort="descending"),
-        color=alt.Color("value:Q", title=metric, scale=alt.Scale(type="log", scheme="viridis")),
+        x=alt.X("step:Q", title=_("step")), x2="step_end:Q",
+        y=alt.Y("layer:O", title=_("layer (1 = input side)"), sort="descending"),
+        color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis")),
         tooltip=["step:Q", "layer:O", alt.Tooltip("value:Q", format=".3g")],
-    ).properties(title=title, height=HEIGHT)
+    ).properties(title=title or _("Gradient norm by layer"), height=HEIGHT)
 
 
 def _first_and_latest(chart: alt.Chart) -> alt.Chart:
@@ -80,40 +117,42 @@ def _first_and_latest(chart: alt.Chart) -> alt.Chart:
     ).transform_filter(
         (alt.datum.step == alt.datum.first) | (alt.datum.step == alt.datum.latest)
     ).transform_calculate(
-        when=alt.expr.if_(alt.datum.step == alt.datum.latest, "latest", "first probe")
+        when=alt.expr.if_(alt.datum.step == alt.datum.latest, LATEST, FIRST)
     )
 
 
-def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str = "Gradient profile") -> alt.Chart:
+def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = None) -> alt.Chart:
     """A per-layer metric against layer at the first and the latest probe step, log y."""
     base = _first_and_latest(alt.Chart(df).transform_filter(
         (alt.datum.metric == metric) & (alt.datum.value > 0)))
     return base.mark_line(point=True).encode(
-        x=alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title=metric, scale=alt.Scale(type="log")),
-        color=alt.Color("when:N", title=None, sort=["first probe", "latest"], scale=alt.Scale(scheme="tableau10")),
+        x=alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(type="log")),
+        color=alt.Color("when:N", title=None, sort=[FIRST, LATEST], scale=alt.Scale(scheme="tableau10"),
+                        legend=_when_legend()),
         detail="run:N",
         tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("value:Q", format=".3g")],
-    ).properties(title=title, height=HEIGHT)
+    ).properties(title=title or _("Gradient profile"), height=HEIGHT)
 
 
-def percentile_bands(df: pd.DataFrame, title: str = "Activation input: 15th–85th percentile") -> alt.LayerChart:
+def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
     """Per-layer band of the activation input's 15th–85th percentiles with the median, first and latest."""
     base = _first_and_latest(alt.Chart(df).transform_filter(
         _metric_is("preact_p15", "preact_p50", "preact_p85")
     ).transform_pivot("metric", value="value", groupby=["run", "step", "layer"]))
-    x = alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1))
-    color = alt.Color("when:N", title=None, sort=["first probe", "latest"], scale=alt.Scale(scheme="tableau10"))
+    x = alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1))
+    color = alt.Color("when:N", title=None, sort=[FIRST, LATEST], scale=alt.Scale(scheme="tableau10"),
+                      legend=_when_legend())
     band = base.mark_area(opacity=0.3).encode(
-        x=x, y=alt.Y("preact_p15:Q", title="activation input"), y2="preact_p85:Q", color=color, detail="run:N")
+        x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q", color=color, detail="run:N")
     median = base.mark_line(point=True).encode(
         x=x, y="preact_p50:Q", color=color, detail="run:N",
         tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("preact_p15:Q", format=".3g"),
                  alt.Tooltip("preact_p50:Q", format=".3g"), alt.Tooltip("preact_p85:Q", format=".3g")])
-    return (band + median).properties(title=title, height=HEIGHT)
+    return (band + median).properties(title=title or _("Activation input: 15th–85th percentile"), height=HEIGHT)
 
 
-def fractions(df: pd.DataFrame, title: str = "Saturated, dead and inactive units (latest probe)") -> alt.Chart:
+def fractions(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
     """Saturated (bounded activations) or dead and inactive (ReLU-like) fractions against layer at
     the latest probe step."""
     return alt.Chart(df).transform_filter(
@@ -121,18 +160,19 @@ def fractions(df: pd.DataFrame, title: str = "Saturated, dead and inactive units
     ).transform_joinaggregate(latest="max(step)", groupby=["run"]).transform_filter(
         alt.datum.step == alt.datum.latest
     ).mark_line(point=True).encode(
-        x=alt.X("layer:Q", title="layer (1 = input side)", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("value:Q", title="fraction of units", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("metric:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        strokeDash="run:N",
+        x=alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("value:Q", title=_("fraction of units"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("metric:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                        legend=metric_legend(("saturated_fraction", "dead_fraction", "inactive_fraction"))),
+        strokeDash=alt.StrokeDash("run:N", title=None),
         tooltip=["run:N", "metric:N", "layer:Q", alt.Tooltip("value:Q", format=".2f")],
-    ).properties(title=title, height=HEIGHT)
+    ).properties(title=title or _("Saturated, dead and inactive units (latest probe)"), height=HEIGHT)
 
 
 def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
     """One panel per activation: f and f' against x, saturation shaded, RReLU's training band."""
     base = alt.Chart()
-    x = alt.X("x:Q", title="x")
+    x = alt.X("x:Q", title=_("x"))
     shade = base.transform_filter(alt.datum.saturated).mark_rect(color="#d62728", opacity=0.12).encode(
         x=x, x2="x_next:Q")
     band = base.transform_filter("isValid(datum.band_lo)").mark_area(opacity=0.3, color="#4c78a8").encode(
@@ -156,9 +196,9 @@ def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: l
     `zero` keeps zero on the axis (for a claim about closeness to zero)."""
     scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=zero)
     return alt.Chart(df).transform_filter(alt.datum.metric == metric).mark_line().encode(
-        x=alt.X("step:Q", title="step"),
+        x=alt.X("step:Q", title=_("step")),
         y=alt.Y("value:Q", title=y_title, scale=scale),
-        color=alt.Color("layer:O", title="layer", scale=alt.Scale(scheme="viridis")),
+        color=alt.Color("layer:O", title=_("layer"), scale=alt.Scale(scheme="viridis")),
         tooltip=["run:N", "layer:O", "step:Q", alt.Tooltip("value:Q", format=".3f")],
     ).properties(width=280, height=90).facet(
         row=alt.Row("run:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
@@ -181,7 +221,7 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     ).transform_pivot("metric", value="value", groupby=["run", "step"])
     color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"))
     band = base.mark_area(opacity=0.25).encode(
-        x=alt.X("step:Q", title="step"), y=alt.Y("preact_p15:Q", title="activation input"), y2="preact_p85:Q",
+        x=alt.X("step:Q", title=_("step")), y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q",
         color=color)
     median = base.mark_line().encode(
         x="step:Q", y="preact_p50:Q", color=color,
@@ -192,9 +232,9 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
 
 def mode_gap(df: pd.DataFrame) -> alt.Chart:
     """Validation accuracy against evaluation batch size, in eval mode and in train mode, per run."""
-    return alt.Chart(df, title="Eval mode vs train mode (batch statistics)").mark_line(point=True).encode(
-        x=alt.X("batch_size:Q", title="evaluation batch size", scale=alt.Scale(type="log", base=2)),
-        y=alt.Y("accuracy:Q", title="validation accuracy", scale=alt.Scale(domain=[0, 1])),
+    return alt.Chart(df, title=_("Eval mode vs train mode (batch statistics)")).mark_line(point=True).encode(
+        x=alt.X("batch_size:Q", title=_("evaluation batch size"), scale=alt.Scale(type="log", base=2)),
+        y=alt.Y("accuracy:Q", title=_("validation accuracy"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10")),
         strokeDash=alt.StrokeDash("run:N", title=None),
         tooltip=["run:N", "mode:N", "batch_size:Q", alt.Tooltip("accuracy:Q", format=".3f")],
@@ -209,7 +249,7 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
     xs, ys = alt.Scale(domain=[x_lo, x_hi], nice=False), alt.Scale(domain=[y_lo, y_hi], nice=False)
     pick = alt.selection_point(name="start", fields=["x", "y"], on="click", empty=False)
     heat = alt.Chart(grid).mark_rect().encode(
-        x=alt.X("x0:Q", scale=xs, title="x"), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title="y"), y2="y1:Q",
+        x=alt.X("x0:Q", scale=xs, title=_("x")), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title=_("y")), y2="y1:Q",
         color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
         tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
                  alt.Tooltip("loss:Q", format=".3g")],
@@ -228,13 +268,13 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
 
 def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
     """The LR range test: training loss against a growing learning rate (log x), per optimizer."""
-    return alt.Chart(df, title="LR range test: loss as the learning rate grows").transform_filter(
+    return alt.Chart(df, title=_("LR range test: loss as the learning rate grows")).transform_filter(
         _metric_is("loss", "lr")
     ).transform_pivot("metric", value="value", groupby=["run", "step"]).transform_filter(
         "isValid(datum.lr) && isValid(datum.loss)"
     ).mark_line().encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
-        y=alt.Y("loss:Q", title="training loss", scale=alt.Scale(type="log")),
+        x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
+        y=alt.Y("loss:Q", title=_("training loss"), scale=alt.Scale(type="log")),
         color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=["run:N", alt.Tooltip("lr:Q", format=".2g"), alt.Tooltip("loss:Q", format=".3g")],
     ).properties(height=HEIGHT)
@@ -243,9 +283,9 @@ def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
 def sweep(df: pd.DataFrame) -> alt.LayerChart:
     """Fair mode: each optimizer's final selection-split accuracy at each rate of the sweep; a rate
     that diverged is drawn as a cross at zero, not dropped."""
-    base = alt.Chart(df, title="Fair mode: sweep accuracy per learning rate (× diverged)").encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
-        y=alt.Y("accuracy:Q", title="selection accuracy", scale=alt.Scale(domain=[0, 1])),
+    base = alt.Chart(df, title=_("Fair mode: sweep accuracy per learning rate (× diverged)")).encode(
+        x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
+        y=alt.Y("accuracy:Q", title=_("selection accuracy"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
         tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f"),
                  "diverged:N"],
@@ -255,14 +295,13 @@ def sweep(df: pd.DataFrame) -> alt.LayerChart:
     return (lines + crosses).properties(height=HEIGHT)
 
 
-def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy",
-               title: str = "Task B validation accuracy") -> alt.LayerChart:
+def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None = None) -> alt.LayerChart:
     """Per variant: every seed's curve (thin) and the mean ± std band across seeds (the frame's
     `variant` column, parsed from the run names by the experiment)."""
     base = alt.Chart(df).transform_filter(alt.datum.metric == metric)
     color = alt.Color("variant:N", title=None, scale=alt.Scale(scheme="tableau10"))
     seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
-        x=alt.X("step:Q", title="step"), y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        x=alt.X("step:Q", title=_("step")), y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(zero=False)),
         color=color, detail="run:N")
     stats = base.transform_aggregate(mean="mean(value)", sd="stdev(value)", groupby=["variant", "step"]
                                      ).transform_calculate(lo="datum.mean - (isValid(datum.sd) ? datum.sd : 0)",
@@ -271,4 +310,4 @@ def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy",
     mean = stats.mark_line(strokeWidth=3).encode(
         x="step:Q", y="mean:Q", color=color,
         tooltip=["variant:N", "step:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("sd:Q", format=".3f")])
-    return (band + seeds + mean).properties(title=title, height=HEIGHT)
+    return (band + seeds + mean).properties(title=title or _("Task B validation accuracy"), height=HEIGHT)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.claims import is_about
 from core.experiment import Experiment
+from core.i18n import _
 
 from . import lesson as prose
 
@@ -15,25 +16,26 @@ def _text(lesson: str, claim) -> str:
 
 
 def _about(claim) -> str:
-    return f"`{claim.preset}`" if claim.preset else "the default settings"
+    return f"`{claim.preset}`" if claim.preset else _("the default settings")
 
 
 def what_to_look_for(lesson: str, experiment: Experiment) -> None:
     """The claims as a list, each with the setup it is about; after a run they are checked."""
     if not experiment.claims:
         return
-    with st.expander(f"What to look for: {len(experiment.claims)} claims, checked on your run after Train"):
-        st.markdown("Each claim is about one preset (pick it above) and is checked on your own run, and on five "
-                    "seeds in the lab's tests.")
+    with st.expander(_("What to look for: {count} claims, checked on your run after Train").format(
+            count=len(experiment.claims))):
+        st.markdown(_("Each claim is about one preset (pick it above) and is checked on your own run, and on five "
+                    "seeds in the lab's tests."))
         st.markdown("\n".join(f"- {_about(c)}: {_text(lesson, c)}" for c in experiment.claims))
 
 
 def _line(lesson: str, claim, verdict, mine: bool) -> str:
     if verdict is None:
-        mark, note = "–", "this run does not record what the claim measures."
+        mark, note = "–", _("this run does not record what the claim measures.")
     else:
         mark, note = ("✓" if verdict.holds else "✗"), verdict.evidence
-    where = "" if mine else f" *(about {_about(claim)})*"
+    where = "" if mine else " *(" + _("about {setup}").format(setup=_about(claim)) + ")*"
     return f"- {mark} {_text(lesson, claim)} — {note}{where}"
 
 
@@ -50,12 +52,12 @@ def checked(lesson: str, experiment: Experiment, result) -> None:
     others = [_line(lesson, c, v, False) for c, v, m in rows if not m]
     with st.container(border=True):
         if mine:
-            st.markdown("**The claims about these settings, checked on this run** (✓ holds, ✗ does not)")
+            st.markdown(_("**The claims about these settings, checked on this run** (✓ holds, ✗ does not)"))
             st.markdown("\n".join(mine))
         else:
-            st.markdown("**No claim is about exactly these settings** (seed aside): pick a preset to check "
+            st.markdown(_("**No claim is about exactly these settings** (seed aside): pick a preset to check "
                         "one. What each claim measures on this run is below; after a change, a ✗ is "
-                        "information, not an error.")
+                        "information, not an error."))
         if others:
-            with st.expander(f"The other {len(others)} claims, measured on this run"):
+            with st.expander(_("The other {count} claims, measured on this run").format(count=len(others))):
                 st.markdown("\n".join(others))

@@ -7,12 +7,24 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from core.config import ConfigError, apply_preset, format_value, from_query, label, parse, shown, specs, to_query
+from core.config import (
+    ConfigError,
+    apply_preset,
+    format_value,
+    from_query,
+    help_text,
+    label,
+    parse,
+    shown,
+    specs,
+    to_query,
+)
 from core.experiment import Experiment
+from core.i18n import N_, _
 
 from .safe import plain
 
-CUSTOM = "(custom)"
+CUSTOM = N_("(custom)")
 
 
 def _free_tuple(f: dataclasses.Field) -> bool:
@@ -49,13 +61,14 @@ def url_query() -> tuple[dict[str, str], list[str]]:
         if len(values) == 1:
             single[key] = values[0]
         else:
-            repeated.append(f"{shown(key)} was given {len(values)} times; none of them is used")
+            repeated.append(_("{key} was given {count} times; none of them is used").format(key=shown(key),
+                                                                                             count=len(values)))
     return single, repeated
 
 
 def _widget(f: dataclasses.Field, key: str, container) -> None:
     m, kind = f.metadata, type(f.default)
-    common = {"label": label(f), "key": key, "help": m["help"]}
+    common = {"label": label(f), "key": key, "help": help_text(f)}
     if _free_tuple(f):
         container.text_input(**common)
     elif kind is tuple:
@@ -119,20 +132,22 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
         cfg, preset, errors = from_query(cls, presets, mine, check)
         problems = [_ignored(name, mine.get(name, ""), message) for name, message in errors]
         for problem in problems + (repeated if not ns else []):
-            st.warning(plain(f"Ignored a URL parameter — {problem}. The rest of the link applies."))
+            st.warning(plain(_("Ignored a URL parameter — {problem}. The rest of the link applies.").format(
+                problem=problem)))
         st.session_state[f"{prefix}.preset"] = preset or CUSTOM
         for f in specs(cls):
             _set(prefix, f, getattr(cfg, f.name))
     if presets:
-        st.selectbox("Preset", [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
+        st.selectbox(_("Preset"), [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
+                     format_func=lambda name: _(CUSTOM) if name == CUSTOM else name,
                      args=(cls, presets, prefix),
-                     help="A preset sets the controls below to a setup that shows one effect.")
+                     help=_("A preset sets the controls below to a setup that shows one effect."))
     shown = [f for f in specs(cls) if f.name not in fixed]
     cols = st.columns(columns)
     for i, f in enumerate(f for f in shown if not f.metadata.get("advanced")):
         _widget(f, f"{prefix}.{f.name}", cols[i % columns])
     if advanced := [f for f in shown if f.metadata.get("advanced")]:
-        with st.expander("More settings"):
+        with st.expander(_("More settings")):
             cols = st.columns(columns)
             for i, f in enumerate(advanced):
                 _widget(f, f"{prefix}.{f.name}", cols[i % columns])

@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.i18n import _
+
 log = logging.getLogger("deepnet_lab.errors")
 
 
@@ -20,6 +22,6 @@ def guarded(run_page: Callable[[], None]) -> None:
     except Exception:  # noqa: BLE001 — the boundary: nothing may reach the visitor as a traceback
         ref = secrets.token_hex(4)
         log.exception("page error, reference %s", ref)
-        st.error(f"Something went wrong on this page, and it was not your settings' fault. Your settings are "
-                 f"kept: try again, or change them. If it keeps happening, tell whoever runs this server the "
-                 f"reference {ref} (it is in the server log).")
+        st.error(_("Something went wrong on this page, and it was not your settings' fault. Your settings are kept: "
+                   "try again, or change them. If it keeps happening, tell whoever runs this server the reference "
+                   "{ref} (it is in the server log).").format(ref=ref))

@@ -9,6 +9,7 @@ import streamlit as st
 from core.experiment import Experiment
 from core.experiments import lesson_of
 from core.history import MAX_OVERLAY, MAX_RUNS, CSVError, Entry, History, read_csv
+from core.i18n import _
 
 from .buffers import LiveBuffers, final_buffers
 from .safe import plain
@@ -70,12 +71,12 @@ def chosen(experiment: Experiment, current: int | None) -> list[Entry]:
         return []
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     picked = left.multiselect(
-        "Overlay earlier runs", options, key=key, max_selections=MAX_OVERLAY - 1,
+        _("Overlay earlier runs"), options, key=key, max_selections=MAX_OVERLAY - 1,
         format_func=lambda i: _option(h.get(i)),
-        help=f"Draw up to {MAX_OVERLAY - 1} earlier runs of this session with this one: one colour per run on every "
-             "curve; the per-layer charts show each run side by side.")
-    right.button("Compare with previous run", key=f"{experiment.name}.compare", on_click=_compare_with_previous,
-                 args=(experiment, current), help="Overlay the run before this one.")
+        help=_("Draw up to {most} earlier runs of this session with this one: one colour per run on every curve; the "
+               "per-layer charts show each run side by side.").format(most=MAX_OVERLAY - 1))
+    right.button(_("Compare with previous run"), key=f"{experiment.name}.compare", on_click=_compare_with_previous,
+                 args=(experiment, current), help=_("Overlay the run before this one."))
     if not picked:
         return []
     first = [h.get(current)] if current is not None and h.get(current) else []
@@ -84,9 +85,31 @@ def chosen(experiment: Experiment, current: int | None) -> list[Entry]:
 
 def _option(entry: Entry | None) -> str:
     if entry is None:
-        return "(deleted)"
+        return _("(deleted)")
     acc = entry.val_accuracy
-    return f"{entry.label} — {entry.status_text}" + (f", val. accuracy {acc:.1%}" if acc is not None else "")
+    if acc is None:
+        return f"{entry.label} — {entry.status_text}"
+    return _("{label} — {status}, val. accuracy {accuracy:.1%}").format(label=entry.label, status=entry.status_text,
+                                                                         accuracy=acc)
+
+
+def columns(extra: dict[str, str] | None = None) -> dict:
+    """The history table's column headers and help in the current language (the data keeps its keys)."""
+    config = {
+        "id": st.column_config.NumberColumn(_("run"), help=_("The run's number in this session.")),
+        "label": st.column_config.TextColumn(_("label"), help=_("Rename the run (up to 60 characters)."),
+                                             max_chars=60),
+        "pinned": st.column_config.CheckboxColumn(_("pinned"), help=_("A pinned run is never dropped.")),
+        "status": st.column_config.TextColumn(_("status")),
+        "val. accuracy": st.column_config.NumberColumn(_("val. accuracy"), format="percent",
+                                                       help=_("Final validation accuracy (the best network's, "
+                                                              "where a run trains several).")),
+        "seconds": st.column_config.NumberColumn(_("seconds")),
+        "delete": st.column_config.CheckboxColumn(_("delete"), help=_("Remove this run from the history.")),
+    }
+    for key, title in (extra or {}).items():
+        config[key] = st.column_config.TextColumn(title)
+    return config
 
 
 def table(entries: list[Entry]) -> pd.DataFrame:
@@ -106,31 +129,22 @@ def manage(experiment: Experiment) -> None:
     """The history of this experiment in an editable table (rename, pin, delete) and a CSV upload."""
     h = history()
     entries = h.of(experiment.name)
-    with st.expander(f"Run history ({len(entries)} in this session)", expanded=False):
-        st.caption(f"Every run of this session, newest first: at most {MAX_RUNS} per lesson (pinned runs are kept, "
-                   "the oldest unpinned go first). Edit a label to rename a run.")
+    with st.expander(_("Run history ({count} in this session)").format(count=len(entries)), expanded=False):
+        st.caption(_("Every run of this session, newest first: at most {most} per lesson (pinned runs are kept, the "
+                     "oldest unpinned go first). Edit a label to rename a run.").format(most=MAX_RUNS))
         if entries:
             version = st.session_state.get(f"{experiment.name}.history_version", 0)
             edited = st.data_editor(
                 table(entries), hide_index=True, key=f"{experiment.name}.history.{version}", width="stretch",
                 disabled=["id", "status", "val. accuracy", "seconds"],
-                column_config={
-                    "id": st.column_config.NumberColumn("run", help="The run's number in this session."),
-                    "label": st.column_config.TextColumn("label", help="Rename the run (up to 60 characters).",
-                                                         max_chars=60),
-                    "pinned": st.column_config.CheckboxColumn("pinned", help="A pinned run is never dropped."),
-                    "val. accuracy": st.column_config.NumberColumn(format="percent",
-                                                                   help="Final validation accuracy (the best "
-                                                                        "network's, where a run trains several)."),
-                    "delete": st.column_config.CheckboxColumn("delete", help="Remove this run from the history."),
-                })
+                column_config=columns())
             _apply(h, entries, edited, experiment)
     upload(experiment)  # outside the expander: its message must show whether the expander is open or not
 
 
 def _apply(h: History, entries: list[Entry], edited: pd.DataFrame, experiment: Experiment) -> None:
     changed = False
-    for entry, (_, row) in zip(entries, edited.iterrows(), strict=True):
+    for entry, (_index, row) in zip(entries, edited.iterrows(), strict=True):
         if bool(row["delete"]):
             h.delete(entry.id)
             changed = True
@@ -156,12 +170,16 @@ def take_upload(experiment: Experiment) -> None:
     try:
         records = read_csv(file.getvalue())
     except CSVError as exc:
-        st.session_state[f"{key}.message"] = ("error", f"{file.name[:80]} was not loaded: {exc}")
+        st.session_state[f"{key}.message"] = ("error", _("{file} was not loaded: {why}").format(file=file.name[:80],
+                                                                                                  why=exc))
         return
     entry = history().add(lesson_of(experiment).name, experiment.name, None, stored_frame(records), "finished",
-                          max(r.step for r in records), 0.0, what=f"upload {file.name.removesuffix('.csv')}")
-    st.session_state[f"{key}.message"] = ("success", f"{file.name[:80]}: {len(records):,} records loaded as "
-                                                     f"{entry.label}. Pick it under Overlay earlier runs.")
+                          max(r.step for r in records), 0.0,
+                          what=_("upload {name}").format(name=file.name.removesuffix(".csv")))
+    st.session_state[f"{key}.message"] = ("success", _("{file}: {count:,} records loaded as {label}. Pick it under "
+                                                       "Overlay earlier runs.").format(file=file.name[:80],
+                                                                                       count=len(records),
+                                                                                       label=entry.label))
 
 
 def upload(experiment: Experiment) -> None:
@@ -169,8 +187,8 @@ def upload(experiment: Experiment) -> None:
     happened to the last file (take_upload) is said under it."""
     key = f"{experiment.name}.upload"
     st.file_uploader(
-        "Bring a CSV back", type=["csv"], key=key,
-        help="A CSV written by `python -m core run` or by this page (columns run, step, metric, layer, value), "
-             "up to 20 MB. It joins the history as a run you can overlay.")
+        _("Bring a CSV back"), type=["csv"], key=key,
+        help=_("A CSV written by `python -m core run` or by this page (columns run, step, metric, layer, value), "
+             "up to 20 MB. It joins the history as a run you can overlay."))
     if (message := st.session_state.pop(f"{key}.message", None)) is not None:
         (st.error if message[0] == "error" else st.success)(plain(message[1]))

@@ -15,6 +15,7 @@ import streamlit as st
 from core.config import ConfigError
 from core.data import DatasetUnavailable, Unavailable, no_downloads
 from core.experiment import Experiment
+from core.i18n import _
 
 from . import history
 from .admission import server_slots, start_up, wait_for_slot
@@ -35,9 +36,9 @@ def _fetch(experiment: Experiment, cfg, bar) -> None:
     def progress(what: str, done: int, total: int | None) -> None:
         if time.perf_counter() - shown[0] >= REDRAW_SECONDS:
             shown[0] = time.perf_counter()
-            size = f" of {total / 1e6:.1f} MB" if total else ""
-            bar.progress(min(1.0, done / total) if total else 0.0,
-                         text=f"downloading {what}: {done / 1e6:.1f} MB{size}")
+            text = (_("downloading {what}: {done:.1f} MB of {total:.1f} MB") if total else
+                    _("downloading {what}: {done:.1f} MB")).format(what=what, done=done / 1e6, total=(total or 0) / 1e6)
+            bar.progress(min(1.0, done / total) if total else 0.0, text=text)
 
     # a dataset that cannot be had: the run falls back to the bundled digits and says so, as the CLI does
     with contextlib.suppress(DatasetUnavailable):
@@ -47,7 +48,10 @@ def _fetch(experiment: Experiment, cfg, bar) -> None:
 def _progress_text(step: int, total: int, started: float) -> str:
     elapsed = time.perf_counter() - started
     eta = elapsed / step * (total - step) if step else float("nan")
-    return f"step {step:,} / {total:,} · {elapsed:.1f} s · ETA {eta:.0f} s" if step else "starting…"
+    if not step:
+        return _("starting…")
+    return _("step {step:,} / {total:,} · {elapsed:.1f} s · ETA {eta:.0f} s").format(step=step, total=total,
+                                                                                     elapsed=elapsed, eta=eta)
 
 
 def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0) -> RunResult:
@@ -64,8 +68,9 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     with area.container():
         status = st.empty()
         bar_col, stop_col = st.columns([5, 1], vertical_alignment="center")
-        bar = bar_col.progress(0.0, text="waiting for a training slot…")
-        stop_col.button("Stop", key=f"{experiment.name}.stop", help="Stop this run; what it recorded so far is kept.")
+        bar = bar_col.progress(0.0, text=_("waiting for a training slot…"))
+        stop_col.button(_("Stop"), key=f"{experiment.name}.stop",
+                        help=_("Stop this run; what it recorded so far is kept."))
         placeholders = chart_grid(len(charts))
     buffers = LiveBuffers()
     start_up()  # normally done at server start (ui/server.py); a first visit straight to a page may skip it
@@ -73,13 +78,13 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     started = time.perf_counter()
     frame_steps = -(-total // FRAMES)  # at most FRAMES redraws when paced
     try:
-        bar.progress(0.0, text="checking the data…")
+        bar.progress(0.0, text=_("checking the data…"))
         _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
         ticket = slots.join()
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
         last_draw, next_frame = started - REDRAW_SECONDS, 0  # the first complete step is drawn at once
-        bar.progress(0.0, text="starting…")
+        bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
             for r in experiment.run(cfg):
                 # Draw between steps, never halfway through one step's probe records.
@@ -88,8 +93,9 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                     due = buffers.step >= next_frame if pace else now - last_draw >= REDRAW_SECONDS
                     if due:
                         if now - started > MAX_RUN_SECONDS:
-                            result.message = (f"This server stops a run after {MAX_RUN_SECONDS / 60:.0f} minutes so "
-                                              "that others can train; `python -m core run` has no limit.")
+                            result.message = _("This server stops a run after {minutes:.0f} minutes so that "
+                                               "others can train; `python -m core run` has no limit.").format(
+                                minutes=MAX_RUN_SECONDS / 60)
                             break
                         bar.progress(min(1.0, buffers.step / total), text=_progress_text(buffers.step, total, started))
                         draw(placeholders, charts, buffers, experiment)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.i18n import _  # light: no torch
+
 ROOT = Path(__file__).resolve().parent.parent
 
 ENTRY_FLAG = "_entrypoint_ran"
@@ -81,6 +83,6 @@ def lesson_pages() -> list:
         path = f"pages/{lesson.name}.py"
         # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
         source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
-        pages[lesson.name] = st.Page(source, title=lesson.title, url_path=lesson.name)
+        pages[lesson.name] = st.Page(source, title=_(lesson.title), url_path=lesson.name)
     st.session_state[PAGES_KEY] = pages
     return list(pages.values())

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.experiment import Experiment, Lesson
 from core.experiments import lesson_of
+from core.i18n import N_, _
 
 from . import charts, claims
 from . import lesson as prose
@@ -15,14 +16,14 @@ from .live import train_live
 from .results import ChartsFor, ChartSpec, RunResult, show_result
 
 
-def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: str = "Train",
-                help: str = "Train with these settings; the charts update as it trains.",
-                pace: float = 0.0) -> RunResult | None:
+def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: str | None = None,
+                help: str | None = None, pace: float = 0.0) -> RunResult | None:
     """What to look for, the Train button, the live run it starts, and the session's last run of
     `experiment` with its claims checked."""
     lesson = lesson_of(experiment).name
     claims.what_to_look_for(lesson, experiment)
-    if st.button(label, type="primary", disabled=cfg is None, key=f"{experiment.name}.train", help=help):
+    if st.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
+                 help=help or _("Train with these settings; the charts update as it trains.")):
         train_live(experiment, cfg, charts_for(cfg), pace=pace)
     result = show_result(experiment, charts_for)
     if result is not None:
@@ -32,22 +33,22 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
 
 def default_charts(experiment: Experiment) -> ChartsFor:
     """Loss and accuracy against step, for whichever of them the experiment records."""
-    pairs = [(("loss", "val_loss"), "Loss (solid: train, dashed: validation)", "cross-entropy"),
-             (("accuracy", "val_accuracy"), "Accuracy (solid: train, dashed: validation)", "accuracy")]
-    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, t, y, color="run"), (*m, "diverged"))
+    pairs = [(("loss", "val_loss"), N_("Loss (solid: train, dashed: validation)"), N_("cross-entropy")),
+             (("accuracy", "val_accuracy"), N_("Accuracy (solid: train, dashed: validation)"), N_("accuracy"))]
+    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, _(t), _(y), color="run"), (*m, "diverged"))
              for m, t, y in pairs if set(m) & set(experiment.metrics)]
     return lambda cfg: specs
 
 
 def render_lesson(lesson: Lesson) -> None:
     """A lesson's page from its declaration alone: prose if it has any, then each experiment."""
-    st.title(lesson.title)
+    st.title(_(lesson.title))
     if (prose.CONTENT / "en" / f"{lesson.name}.md").exists():
         prose.show(lesson.name)
     else:
-        st.write(lesson.summary)
+        st.write(_(lesson.summary))
     for experiment in lesson.experiments:
         if len(lesson.experiments) > 1:
-            st.header(experiment.title)
+            st.header(_(experiment.title))
         cfg = config_controls(experiment, lesson.namespace(experiment))
         run_section(experiment, cfg, default_charts(experiment))

@@ -12,7 +12,8 @@ from core.config import format_value, to_strings
 from core.experiment import Experiment
 from core.export import NotExportable, exportable, script
 from core.history import overlay_frame
-from core.records import NON_FINITE, REASONS, KeptRecords, csv_bytes
+from core.i18n import _
+from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 
 from . import history
 from .buffers import LiveBuffers, final_buffers
@@ -47,7 +48,7 @@ class RunResult:
     def divergence_reasons(self) -> list[str]:
         """Why runs diverged, in words (core.records.REASONS), each once."""
         codes = dict.fromkeys(r.value for r in self.records if r.metric == "diverged_reason")
-        return [REASONS.get(c, "diverged") for c in codes] or [REASONS[NON_FINITE]]
+        return [reason_text(c) for c in codes] or [reason_text(NON_FINITE)]
 
     @property
     def diverged_runs(self) -> list[str]:
@@ -113,7 +114,7 @@ def _script_or_none(experiment: Experiment, cfg) -> str | None:
 def describe(cfg) -> str:
     """A one-line summary of the settings off their defaults, for captions."""
     changed = to_strings(cfg, only_changed=True)
-    return " · ".join(f"{k}={format_value(v)}" for k, v in changed.items()) or "the defaults"
+    return " · ".join(f"{k}={format_value(v)}" for k, v in changed.items()) or _("the defaults")
 
 
 def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | None = None) -> RunResult | None:
@@ -130,16 +131,19 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     for note in experiment.notes(result.records, result.config):
         st.warning(plain(note))
     message = {
-        "finished": f"Finished {result.last_step:,} steps in {result.seconds:.1f} s.",
-        "stopped": f"Stopped at step {result.last_step:,}; the curves below are what it recorded. {result.message}",
-        "diverged": f"The run diverged at step {result.last_step:,} ({'; '.join(result.divergence_reasons)}); "
-                    "the red rule marks it. That is a result, not an error.",
-    }[result.status]
+        "finished": _("Finished {step:,} steps in {seconds:.1f} s."),
+        "stopped": _("Stopped at step {step:,}; the curves below are what it recorded. {message}"),
+        "diverged": _("The run diverged at step {step:,} ({reasons}); the red rule marks it. That is a result, not "
+                      "an error."),
+    }[result.status].format(step=result.last_step, seconds=result.seconds, message=result.message,
+                            reasons="; ".join(result.divergence_reasons))
     (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
     if result.status != "diverged" and (gone := result.diverged_runs):
-        st.warning(f"{len(gone)} of {len(result.runs)} runs diverged (the red rule marks each; "
-                   f"{'; '.join(result.divergence_reasons)}): {', '.join(gone)}. That is a result, not an error.")
-    st.caption(f"Settings of this run: {describe(result.config)}")
+        st.warning(_("{count} of {total} runs diverged (the red rule marks each; {reasons}): {runs}. That is a "
+                     "result, not an error.").format(count=len(gone), total=len(result.runs),
+                                                     reasons="; ".join(result.divergence_reasons),
+                                                     runs=", ".join(gone)))
+    st.caption(_("Settings of this run: {settings}").format(settings=describe(result.config)))
     charts = charts_for(result.config)
     history.take_upload(experiment)
     overlaid = history.chosen(experiment, result.entry_id)
@@ -148,21 +152,24 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     else:
         draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
     left, right = st.columns(2)
-    left.download_button("Download CSV", csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
+    left.download_button(_("Download CSV"), csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
                          mime="text/csv", key=f"{experiment.name}.download",
-                         help="Every record of this run: run, step, metric, layer, value — the same CSV as "
-                              f"`python -m core run {experiment.name}` with these settings.")
+                         help=_("Every record of this run: run, step, metric, layer, value — the same CSV as "
+                                "`python -m core run {experiment}` with these settings.").format(
+                             experiment=experiment.name))
     if exportable(experiment.name) and (code := _script_or_none(experiment, result.config)) is not None:
         right.download_button(
-            "Export as PyTorch script", code, file_name=f"{experiment.name}_run.py",
+            _("Export as PyTorch script"), code, file_name=f"{experiment.name}_run.py",
             mime="text/x-python", key=f"{experiment.name}.export",
-            help="One standalone .py file that needs only torch (and scikit-learn or torchvision for the data): "
+            help=_("One standalone .py file that needs only torch (and scikit-learn or torchvision for the data): "
                  "the same data split, networks, initialisation, optimizer, schedule, clipping and seed. It trains "
                  "and writes the loss per step in the same CSV columns; `--steps N` and `--out FILE.csv` change "
-                 "its length and where the CSV goes.")
+                 "its length and where the CSV goes."))
     history.manage(experiment)
     if result.records.thinned:
-        st.caption(f"This run recorded more than {MAX_KEPT_RECORDS:,} records, so the page kept every "
-                   f"{result.records.stride}th step of its per-step curves (evaluations and the last step in "
-                   f"full). `python -m core run {experiment.name}` with these settings writes every record.")
+        st.caption(_("This run recorded more than {most:,} records, so the page kept every {stride}th step of its "
+                     "per-step curves (evaluations and the last step in full). `python -m core run {experiment}` "
+                     "with these settings writes every record.").format(most=MAX_KEPT_RECORDS,
+                                                                        stride=result.records.stride,
+                                                                        experiment=experiment.name))
     return result

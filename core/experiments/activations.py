@@ -12,6 +12,7 @@ from ..config import ConfigError, param, project, same_as
 from ..data import load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, single
+from ..i18n import N_, _
 from ..nets import ACTIVATIONS
 from ..records import Record
 
@@ -29,13 +30,13 @@ RECOMMENDED_INIT = {
 class Config(LessonConfig):
     """The same network trained once per activation, on the same data order and seed."""
 
-    activations: tuple = param(("relu", "leaky_relu", "elu"), "Activations to train side by side.",
+    activations: tuple = param(("relu", "leaky_relu", "elu"), N_("Activations to train side by side."),
                                choices=ACTIVATIONS)
-    init_mode: str = param("recommended", "recommended: He for the ReLU family, Glorot for sigmoid/tanh, "
-                           "LeCun for SELU. shared: one initialisation for all.", choices=("recommended", "shared"),
-                           label="Initialisation mode")
+    init_mode: str = param("recommended", N_("recommended: He for the ReLU family, Glorot for sigmoid/tanh, "
+                           "LeCun for SELU. shared: one initialisation for all."), choices=("recommended", "shared"),
+                           label=N_("Initialisation mode"))
     init: str = same_as(TrainConfig, "init", default="he_normal",
-                        help="The initialisation every activation shares when the mode is 'shared'.")
+                        help=N_("The initialisation every activation shares when the mode is 'shared'."))
     dataset: str = same_as(TrainConfig, "dataset")
     depth: int = same_as(TrainConfig, "depth")
     width: int = same_as(TrainConfig, "width")
@@ -55,7 +56,7 @@ class Config(LessonConfig):
     def __post_init__(self):
         super().__post_init__()
         if len(set(self.activations)) != len(self.activations):
-            raise ConfigError("activations", "must not repeat a name")
+            raise ConfigError("activations", _('must not repeat a name'))
 
 
 PRESETS: dict[str, dict] = {
@@ -86,7 +87,9 @@ def dying(run: str = "relu", start_below: float = 0.05, end_above: float = 0.15)
         first, end = (statistics.mean(_layers(records, run, "dead_fraction", s).values())
                       for s in (steps[0], steps[-1]))
         return Verdict(first < start_below and end > end_above,
-                       f"{run}: {first:.0%} of the units are dead at step {steps[0]}, {end:.0%} at step {steps[-1]}.")
+                       _('{run}: {first:.0%} of the units are dead at step {first_step}, {end:.0%} at step '
+                         '{last_step}.')
+                       .format(run=run, first=first, first_step=steps[0], end=end, last_step=steps[-1]))
     return check
 
 
@@ -102,7 +105,8 @@ def some_recover(run: str = "relu"):
                                         _layers(records, run, "dead_fraction", b))]
                  for layer in before]
         step, layer, drop = max(drops, key=lambda d: d[2])
-        return Verdict(drop > 0, f"{run}: the largest fall is {drop:.0%} of layer {layer}'s units, by step {step}.")
+        return Verdict(drop > 0, _("{run}: the largest fall is {drop:.0%} of layer {layer}'s units, by step {step}.")
+                                 .format(run=run, drop=drop, layer=layer, step=step))
     return check
 
 
@@ -114,8 +118,10 @@ def mean_closer_to_zero(run: str = "elu", other: str = "relu"):
             return None
         mine, theirs = (_layers(records, r, "act_mean", steps[-1]) for r in (run, other))
         ratios = [abs(mine[k]) / max(abs(theirs[k]), 1e-12) for k in mine]
-        return Verdict(max(ratios) < 1, f"At step {steps[-1]} {run}'s mean activation is {min(ratios):.2f}–"
-                                        f"{max(ratios):.2f} × {other}'s, layer by layer.")
+        return Verdict(max(ratios) < 1, _("At step {last_step} {run}'s mean activation is "
+                                          "{min_ratios:.2f}–{max_ratios:.2f} × {other}'s, layer by layer.")
+                                        .format(last_step=steps[-1], run=run, min_ratios=min(ratios),
+                                                max_ratios=max(ratios), other=other))
     return check
 
 
@@ -128,10 +134,12 @@ def top_std(run: str, low: float | None = None, high: float | None = None, when:
         chosen = {"first": steps[:1], "last": steps[-1:], "both": [steps[0], steps[-1]]}[when]
         stds = [(s, _layers(records, run, "act_std", s)) for s in chosen]
         top = max(stds[0][1])
-        found = [v[top] for _, v in stds]
+        found = [v[top] for _step, v in stds]
         holds = all(between(v, low, high) for v in found)
-        said = " and ".join(f"{v:.2g} at step {s}" for (s, _), v in zip(stds, found, strict=True))
-        return Verdict(holds, f"{run}: hidden layer {top}'s activations have a standard deviation of {said}.")
+        said = _(" and ").join(_("{value:.2g} at step {step}").format(value=v, step=s)
+                               for (s, _layers_at), v in zip(stds, found, strict=True))
+        return Verdict(holds, _("{run}: hidden layer {top}'s activations have a standard deviation of {said}.")
+                              .format(run=run, top=top, said=said))
     return check
 
 
@@ -142,8 +150,10 @@ def saturated_at_start(run: str = "sigmoid", above: float = 0.1):
         if not found:
             return None
         share = statistics.mean(found.values())
-        return Verdict(share > above, f"{run}: {share:.0%} of the units are saturated at step 1 "
-                                      f"(layers: {min(found.values()):.0%}–{max(found.values()):.0%}).")
+        return Verdict(share > above, _('{run}: {share:.0%} of the units are saturated at step 1 (layers: '
+                                        '{least:.0%}–{most:.0%}).')
+                                      .format(run=run, share=share, least=min(found.values()),
+                                              most=max(found.values())))
     return check
 
 
@@ -183,8 +193,8 @@ def run(cfg: Config) -> Iterator[Record]:
 
 
 EXPERIMENT = Experiment(
-    name=NAME, title="Activation functions, side by side",
-    summary="The same MLP trained once per activation on the same data order: dead, saturated and mean units.",
+    name=NAME, title=N_("Activation functions, side by side"),
+    summary=N_("The same MLP trained once per activation on the same data order: dead, saturated and mean units."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "dead_fraction", "inactive_fraction", "act_mean",
              "act_std", "saturated_fraction", "wall_seconds"),
@@ -192,7 +202,7 @@ EXPERIMENT = Experiment(
     claims=CLAIMS)
 
 LESSON = Lesson(
-    NAME, "Activation functions",
-    "Every activation's shape and slope by autograd; ReLUs dying at a high learning rate while LeakyReLU and ELU "
-    "live; a 100-layer SELU net keeping itself normalised.",
+    NAME, N_("Activation functions"),
+    N_("Every activation's shape and slope by autograd; ReLUs dying at a high learning rate while LeakyReLU and ELU "
+    "live; a 100-layer SELU net keeping itself normalised."),
     (EXPERIMENT,))

@@ -15,6 +15,7 @@ from ..config import param, project, same_as
 from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, build_model, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..i18n import N_, _
 from ..records import Record
 
 NAME = "batchnorm"
@@ -32,13 +33,13 @@ class Config(LessonConfig):
     Gaussian initialisation, batches of 60, plain SGD.
     """
 
-    variants: tuple = param(("no_bn", "bn_before"), "Which networks to train: without BN, with BN "
-                            "between the linear layer and the activation, or after the activation.",
+    variants: tuple = param(("no_bn", "bn_before"), N_("Which networks to train: without BN, with BN "
+                            "between the linear layer and the activation, or after the activation."),
                             choices=VARIANTS)
-    lr_multipliers: tuple = param((1.0,), "Train each variant at these multiples of the learning rate "
-                                  "(×5 and ×30 echo the paper's BN-x5 and BN-x30 Inception runs).",
-                                  choices=MULTIPLIERS, label="LR multipliers")
-    batch_sizes: tuple = param((60,), "Train each variant at each of these batch sizes.", choices=BATCH_SIZES)
+    lr_multipliers: tuple = param((1.0,), N_("Train each variant at these multiples of the learning rate "
+                                  "(×5 and ×30 echo the paper's BN-x5 and BN-x30 Inception runs)."),
+                                  choices=MULTIPLIERS, label=N_("LR multipliers"))
+    batch_sizes: tuple = param((60,), N_("Train each variant at each of these batch sizes."), choices=BATCH_SIZES)
     bn_momentum: float = same_as(TrainConfig, "bn_momentum")
     dataset: str = same_as(TrainConfig, "dataset")
     depth: int = same_as(TrainConfig, "depth", default=3)
@@ -176,9 +177,10 @@ def faster(level: float = 0.5, factor: float = 5.0):
         if not bn or not plain:
             return None
         a, b = first_step_at(bn, level), first_step_at(plain, level)
-        said = lambda s: f"step {s:,}" if s else "never"  # noqa: E731
+        said = lambda s: _("step {step:,}").format(step=s) if s else _("never")  # noqa: E731
         return Verdict(a is not None and (b is None or b >= factor * a),
-                       f"bn_before first reaches {level:.0%} validation accuracy at {said(a)}, no_bn at {said(b)}.")
+                       _('bn_before first reaches {level:.0%} validation accuracy at {said_a}, no_bn at {said_b}.')
+                       .format(level=level, said_a=said(a), said_b=said(b)))
     return check
 
 
@@ -186,12 +188,13 @@ def ends(run: str, low: float | None = None, high: float | None = None, or_diver
     """Claim: `run`'s final validation accuracy is above `low` / below `high` (or, if allowed, it diverged)."""
     def check(records):
         if or_diverges and diverged(records, run):
-            return Verdict(True, f"{run} diverged at step {int(last(records, 'diverged', run))}.")
+            return Verdict(True, _('{run} diverged at step {step}.')
+                                 .format(run=run, step=int(last(records, 'diverged', run))))
         acc = last(records, "val_accuracy", run)
         if acc is None:
             return None
         holds = between(acc, low, high)
-        return Verdict(holds, f"{run} ends at {acc:.0%} validation accuracy.")
+        return Verdict(holds, _('{run} ends at {acc:.0%} validation accuracy.').format(run=run, acc=acc))
     return check
 
 
@@ -201,8 +204,9 @@ def plain_diverges():
         if not values(records, "loss", "no_bn"):
             return None
         if not diverged(records, "no_bn"):
-            return Verdict(False, "no_bn did not diverge.")
-        return Verdict(True, f"no_bn diverged at step {int(last(records, 'diverged', 'no_bn'))}.")
+            return Verdict(False, _('no_bn did not diverge.'))
+        return Verdict(True, _('no_bn diverged at step {step}.')
+                             .format(step=int(last(records, 'diverged', 'no_bn'))))
     return check
 
 
@@ -215,8 +219,9 @@ def drift(layer: int, factor: float = 1.5):
         if not med["bn_before"] or not med["no_bn"]:
             return None
         bn, plain = max(abs(v) for v in med["bn_before"]), med["no_bn"][-1]
-        return Verdict(abs(plain) > factor * bn, f"Layer {layer}'s median input: never beyond ±{bn:.2f} with BN; "
-                                                 f"{plain:+.2f} without BN at the end.")
+        return Verdict(abs(plain) > factor * bn, _("Layer {layer}'s median input: never beyond ±{bn:.2f} with BN; "
+                                                   "{plain:+.2f} without BN at the end.")
+                                                 .format(layer=layer, bn=bn, plain=plain))
     return check
 
 
@@ -225,7 +230,8 @@ def small_batches_hurt(small: str = "bn_before@b2", large: str = "bn_before@b64"
         a, b = last(records, "val_accuracy", small), last(records, "val_accuracy", large)
         if a is None or b is None:
             return None
-        return Verdict(a < b - gap, f"With batches of 2 validation accuracy ends at {a:.0%}; with 64, {b:.0%}.")
+        return Verdict(a < b - gap, _('With batches of 2 validation accuracy ends at {a:.0%}; with 64, {b:.0%}.')
+                                    .format(a=a, b=b))
     return check
 
 
@@ -237,7 +243,8 @@ def mode_gap_claim(batch: int, below: float | None = None, within: float | None 
         if ev is None or tr is None:
             return None
         holds = (below is None or tr < ev - below) and (within is None or abs(tr - ev) <= within)
-        return Verdict(holds, f"bn_before: {ev:.1%} in eval mode, {tr:.1%} in train mode with batches of {batch}.")
+        return Verdict(holds, _('bn_before: {ev:.1%} in eval mode, {tr:.1%} in train mode with batches of {batch}.')
+                              .format(ev=ev, tr=tr, batch=batch))
     return check
 
 
@@ -255,15 +262,15 @@ CLAIMS = (
 )
 
 EXPERIMENT = Experiment(
-    name=NAME, title="Batch normalization",
-    summary="The same MLP without BN and with BN before or after the activation (Ioffe & Szegedy, Figure 1).",
+    name=NAME, title=N_("Batch normalization"),
+    summary=N_("The same MLP without BN and with BN before or after the activation (Ioffe & Szegedy, Figure 1)."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "preact_p15", "preact_p50", "preact_p85",
              "running_mean_err", "running_var_err", *MODE_METRICS),
     smoke={"steps": 20}, claims=CLAIMS)
 
 LESSON = Lesson(
-    NAME, "Batch normalization",
-    "Ioffe & Szegedy's Figure 1 live: BN trains far faster and its inputs stop drifting; learning rates and "
-    "initialisations that wreck the plain net; train versus eval mode.",
+    NAME, N_("Batch normalization"),
+    N_("Ioffe & Szegedy's Figure 1 live: BN trains far faster and its inputs stop drifting; learning rates and "
+    "initialisations that wreck the plain net; train versus eval mode."),
     (EXPERIMENT,))

@@ -17,6 +17,7 @@ from ..config import ConfigError, param, project, same_as
 from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames, single
+from ..i18n import N_, _
 from ..optim import OPTIMIZERS, make_optimizer, make_schedule, step_schedule
 from ..records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
 from ..surfaces import SURFACES, distance_to_minimum, loss
@@ -27,7 +28,7 @@ FAIR_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the learning rates every optimizer 
 
 def _unique(names: tuple) -> None:
     if len(set(names)) != len(names):
-        raise ConfigError("optimizers", "must not repeat a name")
+        raise ConfigError("optimizers", _('must not repeat a name'))
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Optimizers(LessonConfig):
     """What every optimizer experiment shares: which optimizers race, and their hyperparameters."""
 
     optimizers: tuple = param(("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"),
-                              "torch.optim optimizers to compare.", choices=OPTIMIZERS)
+                              N_("torch.optim optimizers to compare."), choices=OPTIMIZERS)
     momentum: float = same_as(TrainConfig, "momentum")
     beta1: float = same_as(TrainConfig, "beta1")
     beta2: float = same_as(TrainConfig, "beta2")
@@ -51,18 +52,19 @@ class Optimizers(LessonConfig):
 class Config(Optimizers):
     """Optimizers race on a 2-D loss surface, each from the same start."""
 
-    surface: str = param("ravine", "The 2-D loss surface.", choices=SURFACES)
-    lr: float = param(0.3, "Learning rate, the same for every optimizer.", lo=1e-5, hi=10.0, log=True,
-                      label="Learning rate")
-    steps: int = param(100, "Optimizer steps.", lo=1, hi=10_000)
-    start: tuple = param((-9.0, 2.0), "Start point x,y on the surface (click the chart to set it).", lo=-10.0,
+    surface: str = param("ravine", N_("The 2-D loss surface."), choices=SURFACES)
+    lr: float = param(0.3, N_("Learning rate, the same for every optimizer."), lo=1e-5, hi=10.0, log=True,
+                      label=N_("Learning rate"))
+    steps: int = param(100, N_("Optimizer steps."), lo=1, hi=10_000)
+    start: tuple = param((-9.0, 2.0), N_("Start point x,y on the surface (click the chart to set it)."), lo=-10.0,
                          hi=10.0)
     schedule: str = same_as(TrainConfig, "schedule")
 
     def __post_init__(self):
         super().__post_init__()
         if len(self.start) != 2:
-            raise ConfigError("start", f"needs two numbers, x,y (got {len(self.start)})")
+            raise ConfigError("start", _('needs two numbers, x,y (got {count})')
+                                       .format(count=len(self.start)))
 
 
 PRESETS: dict[str, dict] = {
@@ -103,9 +105,10 @@ def arrives_sooner(surface: str, fast: tuple[str, ...], slow: str = "sgd", withi
             if not d:
                 return None
             when[run] = next((i for i, v in enumerate(d) if v < within), None)
-        said = ", ".join(f"{r} at step {w}" if w is not None else f"{r} never" for r, w in when.items())
+        said = ", ".join(_("{run} at step {step}").format(run=r, step=w) if w is not None
+                         else _("{run} never").format(run=r) for r, w in when.items())
         holds = all(when[f] is not None and (when[slow] is None or when[f] < when[slow]) for f in fast)
-        return Verdict(holds, f"Within {within:g} of the minimum: {said}.")
+        return Verdict(holds, _('Within {within:g} of the minimum: {said}.').format(within=within, said=said))
     return check
 
 
@@ -116,7 +119,8 @@ def steps_shrink(run: str = "adagrad", factor: float = 20.0):
         if len(steps) < 2:
             return None
         return Verdict(steps[-1] < steps[0] / factor,
-                       f"{run}: the first step moves {steps[0]:.3g}, the last {steps[-1]:.2g}.")
+                       _('{run}: the first step moves {first:.3g}, the last {last:.2g}.')
+                       .format(run=run, first=steps[0], last=steps[-1]))
     return check
 
 
@@ -130,8 +134,9 @@ def circles(run: str = "rmsprop", surface: str = "ravine", window: int = 50, awa
         d = _distances(records, run, surface)[-window:]
         steps = _steps(path)[-window:]
         return Verdict(min(d) > away and min(steps) > away,
-                       f"{run}, last {window} steps: {min(d):.2f}–{max(d):.2f} from the minimum, "
-                       f"each step at least {min(steps):.2f} long.")
+                       _('{run}, last {window} steps: {min_d:.2f}–{max_d:.2f} from the minimum, each step at least '
+                         '{min_steps:.2f} long.')
+                       .format(run=run, window=window, min_d=min(d), max_d=max(d), min_steps=min(steps)))
     return check
 
 
@@ -140,7 +145,9 @@ def ends_closer(run: str, other: str, surface: str):
         a, b = _distances(records, run, surface), _distances(records, other, surface)
         if not a or not b:
             return None
-        return Verdict(a[-1] < b[-1], f"At the end {run} is {a[-1]:.3g} from the minimum, {other} {b[-1]:.3g}.")
+        return Verdict(a[-1] < b[-1], _('At the end {run} is {distance:.3g} from the minimum, {other} '
+                                        '{other_distance:.3g}.')
+                                      .format(run=run, distance=a[-1], other=other, other_distance=b[-1]))
     return check
 
 
@@ -151,8 +158,8 @@ def near_and_far(surface: str, near: tuple[str, ...], far: str, within: float = 
         if not all(d.values()):
             return None
         holds = all(d[r][-1] < within for r in near) and d[far][-1] > beyond
-        return Verdict(holds, "At the end: " + ", ".join(f"{r} {v[-1]:.3g}" for r, v in d.items())
-                       + " from the minimum.")
+        return Verdict(holds, _("At the end: {distances} from the minimum.").format(
+            distances=", ".join(f"{r} {v[-1]:.3g}" for r, v in d.items())))
     return check
 
 
@@ -162,8 +169,10 @@ def path_length(run: str = "adam", below: float = 1.0):
         steps = _steps(_path(records, run))
         if not steps:
             return None
-        return Verdict(sum(steps) < below, f"{run} travels {sum(steps):.2f} in {len(steps)} steps; its largest step is "
-                                           f"{max(steps):.2g}.")
+        return Verdict(sum(steps) < below, _('{run} travels {sum_steps:.2f} in {len_steps} steps; its largest step '
+                                             'is {max_steps:.2g}.')
+                                           .format(run=run, sum_steps=sum(steps), len_steps=len(steps),
+                                                   max_steps=max(steps)))
     return check
 
 
@@ -173,7 +182,8 @@ def lowest_loss(run: str):
         if run not in final:
             return None
         best = min(final, key=final.get)
-        return Verdict(best == run, "Final losses: " + ", ".join(f"{k} {v:.3g}" for k, v in final.items()) + ".")
+        return Verdict(best == run, _("Final losses: {losses}.").format(
+            losses=", ".join(f"{k} {v:.3g}" for k, v in final.items())))
     return check
 
 
@@ -245,12 +255,12 @@ class Network(Optimizers):
 class NetConfig(Network):
     """The same MLP trained by each optimizer; in fair mode each at its best rate from a sweep."""
 
-    lr: float = param(0.05, "Learning rate, the same for every optimizer (fair mode sweeps instead).", lo=1e-5,
-                      hi=10.0, log=True, label="Learning rate")
+    lr: float = param(0.05, N_("Learning rate, the same for every optimizer (fair mode sweeps instead)."), lo=1e-5,
+                      hi=10.0, log=True, label=N_("Learning rate"))
     steps: int = same_as(TrainConfig, "steps", default=300)
     schedule: str = same_as(TrainConfig, "schedule")
-    fair: bool = param(False, "Give every optimizer the same learning-rate sweep and show each at its best.",
-                       label="Fair mode")
+    fair: bool = param(False, N_("Give every optimizer the same learning-rate sweep and show each at its best."),
+                       label=N_("Fair mode"))
     eval_every: int = same_as(TrainConfig, "eval_every", default=25)
 
 
@@ -260,7 +270,7 @@ def _net_build(optimizer: str, lr: float | None = None, phase: str | None = None
 
 
 def _net_parse(run: str) -> dict:
-    optimizer, _, lr = run.partition("@lr")
+    optimizer, _sep, lr = run.partition("@lr")
     return {"optimizer": optimizer, "lr": float(lr) if lr else None, "phase": "sweep" if lr else "final"}
 
 
@@ -321,16 +331,17 @@ def run_net(cfg: NetConfig) -> Iterator[Record]:
 class RangeConfig(Network):
     """The learning-rate finder: the rate grows exponentially while the MLP trains."""
 
-    lr_min: float = param(1e-5, "The learning rate at the first step.", lo=1e-8, hi=1.0, log=True,
-                          label="Smallest learning rate")
-    lr_max: float = param(10.0, "The learning rate at the last step.", lo=1e-4, hi=100.0, log=True,
-                          label="Largest learning rate")
-    steps: int = param(200, "Steps from the smallest to the largest rate.", lo=10, hi=5000)
+    lr_min: float = param(1e-5, N_("The learning rate at the first step."), lo=1e-8, hi=1.0, log=True,
+                          label=N_("Smallest learning rate"))
+    lr_max: float = param(10.0, N_("The learning rate at the last step."), lo=1e-4, hi=100.0, log=True,
+                          label=N_("Largest learning rate"))
+    steps: int = param(200, N_("Steps from the smallest to the largest rate."), lo=10, hi=5000)
 
     def __post_init__(self):
         super().__post_init__()
         if self.lr_min >= self.lr_max:
-            raise ConfigError("lr_min", f"must be below the largest learning rate ({self.lr_max:g})", ("lr_max",))
+            raise ConfigError("lr_min", _('must be below the largest learning rate ({self_lr_max:g})')
+                                        .format(self_lr_max=self.lr_max), ("lr_max",))
 
 
 # `sgd@range`: one range test per optimizer
@@ -355,8 +366,8 @@ def run_range(cfg: RangeConfig) -> Iterator[Record]:
 
 
 SURFACE_EXPERIMENT = Experiment(
-    name=NAME, title="Optimizers on 2-D loss surfaces",
-    summary="torch.optim optimizers racing across a 2-D loss surface from one start point.",
+    name=NAME, title=N_("Optimizers on 2-D loss surfaces"),
+    summary=N_("torch.optim optimizers racing across a 2-D loss surface from one start point."),
     config=Config, presets=PRESETS, run=trajectories, runs=SURFACE_RUNS, metrics=("loss", "x", "y", "diverged"),
     smoke={"steps": 30}, claims=SURFACE_CLAIMS)
 
@@ -366,7 +377,8 @@ def adam_behind(other: str = "momentum"):
         a, b = last(records, "val_accuracy", "adam"), last(records, "val_accuracy", other)
         if a is None or b is None:
             return None
-        return Verdict(a < b, f"Validation accuracy at the end: adam {a:.1%}, {other} {b:.1%}.")
+        return Verdict(a < b, _('Validation accuracy at the end: adam {a:.1%}, {other} {b:.1%}.')
+                              .format(a=a, other=other, b=b))
     return check
 
 
@@ -379,7 +391,8 @@ def ends_near_best(run: str, within: float):
             return None
         best = max(acc, key=acc.get)
         return Verdict(acc[run] >= acc[best] - within,
-                       f"{run} ends at {acc[run]:.1%}; the best ({best}) at {acc[best]:.1%}.")
+                       _('{run} ends at {acc_run:.1%}; the best ({best}) at {acc_best:.1%}.')
+                       .format(run=run, acc_run=acc[run], best=best, acc_best=acc[best]))
     return check
 
 
@@ -393,7 +406,8 @@ def adam_catches_up(within: float = 0.05):
             return None
         chosen = last(records, "chosen_lr", "adam")
         return Verdict(verdict.holds and chosen < NetConfig().lr,
-                       f"Adam's rate from the sweep is {chosen:g}; {verdict.evidence}")
+                       _("Adam's rate from the sweep is {chosen:g}; {evidence}")
+                       .format(chosen=chosen, evidence=verdict.evidence))
     return check
 
 
@@ -405,21 +419,21 @@ NET_CLAIMS = (
 )
 
 NET_EXPERIMENT = Experiment(
-    name="optimizers-net", title="Optimizers on a real network",
-    summary="The same MLP trained by each optimizer; fair mode sweeps learning rates and picks each one's best.",
+    name="optimizers-net", title=N_("Optimizers on a real network"),
+    summary=N_("The same MLP trained by each optimizer; fair mode sweeps learning rates and picks each one's best."),
     config=NetConfig, run=run_net, runs=NET_RUNS, presets=NET_PRESETS, claims=NET_CLAIMS,
     progress=lambda cfg: cfg.steps,
     metrics=("loss", "val_loss", "val_accuracy", "lr", "diverged", "chosen_lr"),
     smoke={"optimizers": ("sgd", "adam"), "steps": 10, "depth": 2})
 
 RANGE_EXPERIMENT = Experiment(
-    name="lr-range", title="Learning-rate range test",
-    summary="The loss as the learning rate grows exponentially: where it falls fastest, and where it blows up.",
+    name="lr-range", title=N_("Learning-rate range test"),
+    summary=N_("The loss as the learning rate grows exponentially: where it falls fastest, and where it blows up."),
     config=RangeConfig, run=run_range, runs=RANGE_RUNS, metrics=("loss", "lr"),
     smoke={"steps": 20})  # its network settings are the net tab's on the page
 
 LESSON = Lesson(
-    NAME, "Fast optimizers",
-    "Momentum, Nesterov, AdaGrad, RMSProp and Adam racing across 2-D loss surfaces; the same optimizers on a real "
-    "network, compared fairly; learning-rate schedules and the LR range test.",
+    NAME, N_("Fast optimizers"),
+    N_("Momentum, Nesterov, AdaGrad, RMSProp and Adam racing across 2-D loss surfaces; the same optimizers on a real "
+    "network, compared fairly; learning-rate schedules and the LR range test."),
     (SURFACE_EXPERIMENT, NET_EXPERIMENT, RANGE_EXPERIMENT))

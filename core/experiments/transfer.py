@@ -21,6 +21,7 @@ from ..config import ConfigError, Validated, param, project, same_as
 from ..data import Dataset, load_or_fallback, load_recorded, present
 from ..engine import LessonConfig, TrainConfig, build_model, seeded, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..i18n import N_, _
 from ..nets import MLP
 from ..records import Record
 
@@ -50,23 +51,23 @@ RUNS = RunNames(("variant", "seed"), _build, _parse)
 class Config(LessonConfig):
     """Model A learns the source classes; task B (the two held-out classes) reuses its layers."""
 
-    variants: tuple = param(VARIANTS, "scratch: a fresh net; frozen: A's lower layers frozen plus a new head; "
+    variants: tuple = param(VARIANTS, N_("scratch: a fresh net; frozen: A's lower layers frozen plus a new head; "
                             "unfreeze: frozen first, then all layers at a lower rate; finetune: A's layers "
-                            "trained from the start.", choices=VARIANTS)
-    target_size: int = param(100, "N, the labelled training examples of task B.", lo=10, hi=1000,
-                             label="Training examples (N)")
-    reuse_layers: int = param(3, "k, how many of A's hidden layers task B reuses.", lo=1, hi=100,
-                              label="Reused layers (k)")
-    seeds: int = param(5, "Seeds: each variant trains once per seed, on the same examples.", lo=1, hi=20)
-    epochs: int = param(30, "Epochs of task B's training.", lo=1, hi=500)
-    unfreeze_epochs: int = param(10, "unfreeze: epochs with the reused layers frozen before they thaw.",
-                                 lo=0, hi=500, label="Frozen epochs (unfreeze)")
-    unfreeze_lr_factor: float = param(0.1, "unfreeze: the learning rate after thawing, as a fraction.",
-                                      lo=0.001, hi=1.0, label="LR factor after unfreezing")
-    pretrain_steps: int = param(600, "Model A's training steps on the source classes.", lo=10, hi=20_000,
-                                label="Model A steps")
-    pretrain_batch_size: int = param(64, "Model A's examples per training step.", lo=2, hi=4096,
-                                     label="Model A batch size", advanced=True)
+                            "trained from the start."), choices=VARIANTS)
+    target_size: int = param(100, N_("N, the labelled training examples of task B."), lo=10, hi=1000,
+                             label=N_("Training examples (N)"))
+    reuse_layers: int = param(3, N_("k, how many of A's hidden layers task B reuses."), lo=1, hi=100,
+                              label=N_("Reused layers (k)"))
+    seeds: int = param(5, N_("Seeds: each variant trains once per seed, on the same examples."), lo=1, hi=20)
+    epochs: int = param(30, N_("Epochs of task B's training."), lo=1, hi=500)
+    unfreeze_epochs: int = param(10, N_("unfreeze: epochs with the reused layers frozen before they thaw."),
+                                 lo=0, hi=500, label=N_("Frozen epochs (unfreeze)"))
+    unfreeze_lr_factor: float = param(0.1, N_("unfreeze: the learning rate after thawing, as a fraction."),
+                                      lo=0.001, hi=1.0, label=N_("LR factor after unfreezing"))
+    pretrain_steps: int = param(600, N_("Model A's training steps on the source classes."), lo=10, hi=20_000,
+                                label=N_("Model A steps"))
+    pretrain_batch_size: int = param(64, N_("Model A's examples per training step."), lo=2, hi=4096,
+                                     label=N_("Model A batch size"), advanced=True)
     dataset: str = same_as(TrainConfig, "dataset")
     depth: int = same_as(TrainConfig, "depth", default=4)
     width: int = same_as(TrainConfig, "width")
@@ -81,9 +82,11 @@ class Config(LessonConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.reuse_layers > self.depth:
-            raise ConfigError("reuse_layers", f"must not exceed the depth ({self.depth})", ("depth",))
+            raise ConfigError("reuse_layers", _('must not exceed the depth ({self_depth})')
+                                              .format(self_depth=self.depth), ("depth",))
         if self.unfreeze_epochs > self.epochs:
-            raise ConfigError("unfreeze_epochs", f"must not exceed the epochs ({self.epochs})", ("epochs",))
+            raise ConfigError("unfreeze_epochs", _('must not exceed the epochs ({self_epochs})')
+                                                 .format(self_epochs=self.epochs), ("epochs",))
 
 
 PRESETS: dict[str, dict] = {
@@ -115,7 +118,8 @@ def split_tasks(data: Dataset, held_out: tuple[int, int]) -> tuple[Dataset, Data
 def sample(b: Dataset, n: int, seed: int) -> Dataset:
     """N of B's training examples chosen by the seed; the validation set stays whole and fixed."""
     if n > len(b.x_train):
-        raise ConfigError("target_size", f"must be at most {len(b.x_train)}, the examples task B has")
+        raise ConfigError("target_size", _('must be at most {count}, the examples task B has')
+                                         .format(count=len(b.x_train)))
     idx = torch.randperm(len(b.x_train), generator=torch.Generator().manual_seed(seed))[:n]
     return dataclasses.replace(b, x_train=b.x_train[idx], y_train=b.y_train[idx])
 
@@ -213,7 +217,7 @@ def train_b(cfg: Config, variant: str, net: MLP, b: Dataset, seed: int) -> Itera
 
 def available(cfg: Config) -> int:
     """How many training examples task B has for this config's dataset (after any fallback)."""
-    data, _ = load_or_fallback(cfg.dataset, cfg.seed)
+    data, _note = load_or_fallback(cfg.dataset, cfg.seed)
     return len(split_tasks(data, HELD_OUT[data.name])[1].x_train)
 
 
@@ -224,7 +228,8 @@ def check(cfg: Config) -> None:
     if not present(cfg.dataset):
         return
     if cfg.target_size > (limit := available(cfg)):
-        raise ConfigError("target_size", f"must be at most {limit}, the training examples task B has here")
+        raise ConfigError("target_size", _('must be at most {limit}, the training examples task B has here')
+                                         .format(limit=limit))
 
 
 def run(cfg: Config) -> Iterator[Record]:
@@ -272,17 +277,22 @@ def verdict(records: list[Record]) -> str:
     acc = final_accuracies(records)
     others = [v for v in acc if v != "scratch"]
     if "scratch" not in acc or not others:
-        return "Train `scratch` and at least one transfer variant to compare them."
+        return _("Train `scratch` and at least one transfer variant to compare them.")
     if len(acc["scratch"]) < 2:
-        return "With one seed there is no interval: one seed cannot tell a real difference from luck, so use several."
+        return _("With one seed there is no interval: one seed cannot tell a real difference from luck, so use "
+                 "several.")
     parts = []
     for v in others:
         if (found := paired(records, v)) is None:
             continue
         d, mean, lo, hi = found
-        word = "better than" if lo > 0 else "worse than" if hi < 0 else "not clearly different from"
-        parts.append(f"{v} is {word} scratch: {mean:+.1%} on average over {len(d)} seeds "
-                     f"(95% interval {lo:+.1%} to {hi:+.1%})")
+        sentence = (_("{variant} is better than scratch: {mean:+.1%} on average over {seeds} seeds "
+                      "(95% interval {lo:+.1%} to {hi:+.1%})") if lo > 0 else
+                    _("{variant} is worse than scratch: {mean:+.1%} on average over {seeds} seeds "
+                      "(95% interval {lo:+.1%} to {hi:+.1%})") if hi < 0 else
+                    _("{variant} is not clearly different from scratch: {mean:+.1%} on average over {seeds} seeds "
+                      "(95% interval {lo:+.1%} to {hi:+.1%})"))
+        parts.append(sentence.format(variant=v, mean=mean, seeds=len(d), lo=lo, hi=hi))
     return "; ".join(parts) + "."
 
 
@@ -294,8 +304,9 @@ def paired_claim(variant: str, below_zero: str):
             return None
         d, mean, lo, hi = found
         holds = (mean if below_zero == "mean" else lo) < 0
-        return Verdict(holds, f"{variant} − scratch: {mean:+.1%} on average over {len(d)} seeds "
-                              f"(95% interval {lo:+.1%} to {hi:+.1%}).")
+        return Verdict(holds, _('{variant} − scratch: {mean:+.1%} on average over {len_d} seeds (95% interval '
+                                '{lo:+.1%} to {hi:+.1%}).')
+                              .format(variant=variant, mean=mean, len_d=len(d), lo=lo, hi=hi))
     return check
 
 
@@ -305,7 +316,8 @@ def model_a_learns(above: float = 0.9):
         acc = [r.value for r in records if r.run == MODEL_A and r.metric == "val_accuracy"]
         if not acc:
             return None
-        return Verdict(acc[-1] > above, f"Model A ends at {acc[-1]:.0%} validation accuracy on its eight classes.")
+        return Verdict(acc[-1] > above, _('Model A ends at {accuracy:.0%} validation accuracy on its eight classes.')
+                                        .format(accuracy=acc[-1]))
     return check
 
 
@@ -323,8 +335,8 @@ def progress(cfg: Config) -> int:
 
 
 EXPERIMENT = Experiment(
-    name=NAME, title="Transfer learning: model A to task B",
-    summary="Model A's lower layers reused for task B (frozen, unfrozen, fine-tuned) against scratch, over seeds.",
+    name=NAME, title=N_("Transfer learning: model A to task B"),
+    summary=N_("Model A's lower layers reused for task B (frozen, unfrozen, fine-tuned) against scratch, over seeds."),
     config=Config, presets=PRESETS, run=run, runs=RUNS, check=check, progress=progress,
     metrics=("loss", "val_accuracy"),
     smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40}, claims=CLAIMS)
@@ -334,15 +346,16 @@ EXPERIMENT = Experiment(
 class CnnConfig(Validated):
     """A pretrained ImageNet CNN reused on cats vs dogs from CIFAR-10."""
 
-    backbone: str = param("resnet18", "torchvision backbone with ImageNet weights.", choices=BACKBONES)
-    mode: str = param("frozen", "frozen: the backbone extracts features and only a new head trains; finetune: "
-                      "every layer trains.", choices=("frozen", "finetune"))
-    target_size: int = param(200, "Training images.", lo=10, hi=5000, label="Training images (N)")
-    steps: int = param(100, "Training steps.", lo=1, hi=5000)
+    backbone: str = param("resnet18", N_("torchvision backbone with ImageNet weights."), choices=BACKBONES)
+    mode: str = param("frozen", N_("frozen: the backbone extracts features and only a new head trains; finetune: "
+                      "every layer trains."), choices=("frozen", "finetune"))
+    target_size: int = param(200, N_("Training images."), lo=10, hi=5000, label=N_("Training images (N)"))
+    steps: int = param(100, N_("Training steps."), lo=1, hi=5000)
     optimizer: str = same_as(TrainConfig, "optimizer", default="adam")
     lr: float = same_as(TrainConfig, "lr", default=0.01)
     batch_size: int = same_as(TrainConfig, "batch_size", default=32)
-    head_width: int = param(64, "frozen: units in the new head's hidden layer on top of the features.", lo=4, hi=512,
+    head_width: int = param(64, N_("frozen: units in the new head's hidden layer on top of the features."), lo=4,
+                            hi=512,
                             advanced=True)
     seed: int = same_as(TrainConfig, "seed")
 
@@ -387,14 +400,14 @@ def run_cnn(cfg: CnnConfig, prepared: tuple[Dataset, torch.nn.Module, int] | Non
 
 
 CNN_EXPERIMENT = Experiment(
-    name="transfer-cnn", title="A pretrained CNN backbone",
-    summary="An ImageNet torchvision backbone reused on cats vs dogs from CIFAR-10 (downloads once).",
+    name="transfer-cnn", title=N_("A pretrained CNN backbone"),
+    summary=N_("An ImageNet torchvision backbone reused on cats vs dogs from CIFAR-10 (downloads once)."),
     config=CnnConfig, run=run_cnn, runs=CNN_RUNS, metrics=("loss", "val_loss", "val_accuracy", "diverged"),
     fetch=lambda cfg, progress: fetch_backbone(cfg.backbone, progress),
     smoke={"steps": 3, "batch_size": 8, "target_size": 16})
 
 LESSON = Lesson(
-    NAME, "Transfer learning",
-    "Model A's lower layers reused for a new task with little data, frozen, unfrozen or fine-tuned, over five "
-    "seeds with the spread shown; and a pretrained torchvision CNN backbone.",
+    NAME, N_("Transfer learning"),
+    N_("Model A's lower layers reused for a new task with little data, frozen, unfrozen or fine-tuned, over five "
+    "seeds with the spread shown; and a pretrained torchvision CNN backbone."),
     (EXPERIMENT, CNN_EXPERIMENT))

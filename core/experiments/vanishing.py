@@ -8,6 +8,7 @@ from ..claims import Claim, Verdict, between, last, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..i18n import N_, _
 from ..records import Record
 
 NAME = "vanishing"
@@ -59,8 +60,9 @@ def gradient_ratio(low: float | None = None, high: float | None = None) -> Calla
             return None
         ratio, layers = found
         holds = between(ratio, low, high)
-        return Verdict(holds, f"At step 1 the input layer's gradient norm is {ratio:.2g} × the output layer's "
-                              f"(layer {layers}).")
+        return Verdict(holds, _("At step 1 the input layer's gradient norm is {ratio:.2g} × the output layer's "
+                                "(layer {layers}).")
+                              .format(ratio=ratio, layers=layers))
     return check
 
 
@@ -70,8 +72,9 @@ def accuracy(low: float | None = None, high: float | None = None) -> Callable:
         if (acc := last(records, "val_accuracy")) is None:
             return None
         holds = between(acc, low, high)
-        return Verdict(holds, f"Validation accuracy ends at {acc:.0%} after {max(values(records, 'val_accuracy')):,} "
-                              "steps (chance is 10%).")
+        return Verdict(holds, _('Validation accuracy ends at {acc:.0%} after {steps:,} steps '
+                                '(chance is 10%).')
+                              .format(acc=acc, steps=max(values(records, 'val_accuracy'))))
     return check
 
 
@@ -84,7 +87,9 @@ def percentile_reach(low: float | None = None, high: float | None = None) -> Cal
             return None
         reach = max(band)
         holds = between(reach, low, high)
-        return Verdict(holds, f"At step 1 the 15th–85th percentile band of the activation inputs reaches ±{reach:.2g}.")
+        return Verdict(holds, _('At step 1 the 15th–85th percentile band of the activation inputs reaches '
+                                '±{reach:.2g}.')
+                              .format(reach=reach))
     return check
 
 
@@ -96,7 +101,8 @@ def clipped(threshold: float = 1.0) -> Callable:
             return None
         top = max(norms)
         return Verdict(top <= threshold * (1 + 1e-5),
-                       f"The largest layer gradient norm at any probe is {top:.3g} (clip threshold {threshold:g}).")
+                       _('The largest layer gradient norm at any probe is {top:.3g} (clip threshold {threshold:g}).')
+                       .format(top=top, threshold=threshold))
     return check
 
 
@@ -109,8 +115,9 @@ def signal_fades(low: float | None = None, high: float | None = None) -> Callabl
             return None
         ratio = std[max(std)] / std[1]
         holds = between(ratio, low, high)
-        return Verdict(holds, f"At step 1 the activations of hidden layer {max(std)} have {ratio:.2g} × the standard "
-                              "deviation of layer 1's.")
+        return Verdict(holds, _("At step 1 the activations of hidden layer {max_std} have {ratio:.2g} × the "
+                                "standard deviation of layer 1's.")
+                              .format(max_std=max(std), ratio=ratio))
     return check
 
 
@@ -134,15 +141,15 @@ CLAIMS = (
 )
 
 EXPERIMENT = Experiment(
-    name=NAME, title="Vanishing & exploding gradients",
-    summary="One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation.",
+    name=NAME, title=N_("Vanishing & exploding gradients"),
+    summary=N_("One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
              "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction"),
     smoke={"steps": 15, "depth": 3}, claims=CLAIMS)
 
 LESSON = Lesson(
-    NAME, "Vanishing & exploding gradients",
-    "The gradient shrink by orders of magnitude toward the input (sigmoid), blow up (tanh with N(0,1) weights), "
-    "stay level (ReLU with He init), and get tamed by clipping.",
+    NAME, N_("Vanishing & exploding gradients"),
+    N_("The gradient shrink by orders of magnitude toward the input (sigmoid), blow up (tanh with N(0,1) weights), "
+    "stay level (ReLU with He init), and get tamed by clipping."),
     (EXPERIMENT,))

@@ -1,0 +1,109 @@
+"""The lab's languages: gettext catalogs for the interface, one per language, and the language of
+the work in progress.
+
+Interface strings are English in the source and marked where they are declared: `_("...")` is
+translated when it runs, `N_("...")` only marks a string (a config field's help, a chart title in a
+table) that is translated where it is shown, by `_(value)`. A string with values in it is a
+template, `_("{n} runs").format(n=...)`, so a translation can move the values; never an f-string.
+
+Korean lives in `locales/ko/LC_MESSAGES/messages.po`, a standard gettext catalog read with Babel at
+first use (`python -m core.i18n` lists what the catalog lacks). English is the source: no catalog.
+
+The language is a context variable: a page sets it for its script run (`using`), and everything
+the run does in that thread (claims' evidence, notes, errors) comes out in that language. The CLI
+never sets it, so it stays English.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+LANGUAGES = {"en": "English", "ko": "한국어"}  # code → its own name, as the language switch shows it
+DEFAULT = "en"
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)[^{}]*\}")
+
+_language: ContextVar[str] = ContextVar("language", default=DEFAULT)
+
+
+def language() -> str:
+    """The language of the work in this context."""
+    return _language.get()
+
+
+def set_language(lang: str) -> None:
+    """Set the language for the rest of this context (a page's script run); unknown codes are English."""
+    _language.set(lang if lang in LANGUAGES else DEFAULT)
+
+
+@contextlib.contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Work in `lang` inside the block."""
+    token = _language.set(lang if lang in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _language.reset(token)
+
+
+@functools.cache
+def catalog(lang: str) -> dict[str, str]:
+    """msgid → translation for `lang`, from its .po file (empty for English and for a missing file).
+    Untranslated and fuzzy entries are left out, so they show in English rather than blank."""
+    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    if lang == DEFAULT or not path.is_file():
+        return {}
+    from babel.messages.pofile import read_po  # only where a catalog is read
+
+    with path.open("rb") as fh:
+        entries = read_po(fh, locale=lang)
+    return {m.id: m.string for m in entries
+            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+def gettext(message: str) -> str:
+    """`message` in the current language (itself where no translation exists)."""
+    if not message:
+        return message
+    lang = _language.get()
+    return message if lang == DEFAULT else catalog(lang).get(message, message)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
+    """Mark `message` for translation where it is shown; returns it unchanged."""
+    return message
+
+
+def placeholders(message: str) -> set[str]:
+    """The `{name}` fields of a template, which its translation must keep."""
+    return set(PLACEHOLDER.findall(message))
+
+
+def missing(lang: str, messages: list[str]) -> list[str]:
+    """The messages that `lang`'s catalog does not translate."""
+    found = catalog(lang)
+    return [m for m in messages if m not in found]
+
+
+if __name__ == "__main__":  # pragma: no cover - a translator's helper
+    import sys
+
+    from babel.messages.extract import extract_from_dir
+
+    root = LOCALES.parent
+    ids: list[str] = []
+    for folder in ("core", "ui", "pages"):
+        for _file, _line, msg, _comments, _ctx in extract_from_dir(
+                root / folder, keywords={"_": None, "N_": None}, method_map=[("**.py", "python")]):
+            if isinstance(msg, str) and msg not in ids:
+                ids.append(msg)
+    gaps = missing(sys.argv[1] if len(sys.argv) > 1 else "ko", ids)
+    print("\n".join(gaps) or "nothing missing")
