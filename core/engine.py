@@ -81,8 +81,8 @@ class TrainConfig(Validated):
     def __post_init__(self):
         super().__post_init__()
         if self.rrelu_lower > self.rrelu_upper:
-            raise ConfigError("rrelu_lower", _('must not exceed rrelu_upper ({self_rrelu_upper:g})')
-                                             .format(self_rrelu_upper=self.rrelu_upper), ("rrelu_upper",))
+            raise ConfigError("rrelu_lower", _('must not exceed rrelu_upper ({upper:g})')
+                                             .format(upper=self.rrelu_upper), ("rrelu_upper",))
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device", _('cuda was asked for, but this machine has no CUDA device (use auto or cpu)'))
 

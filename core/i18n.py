@@ -7,7 +7,7 @@ table) that is translated where it is shown, by `_(value)`. A string with values
 template, `_("{n} runs").format(n=...)`, so a translation can move the values; never an f-string.
 
 Korean lives in `locales/ko/LC_MESSAGES/messages.po`, a standard gettext catalog read with Babel at
-first use (`python -m core.i18n` lists what the catalog lacks). English is the source: no catalog.
+first use (`python -m core.messages` updates it and lists what it lacks). English is the source: no catalog.
 
 The language is a context variable: a page sets it for its script run (`using`), and everything
 the run does in that thread (claims' evidence, notes, errors) comes out in that language. The CLI
@@ -91,19 +91,3 @@ def missing(lang: str, messages: list[str]) -> list[str]:
     """The messages that `lang`'s catalog does not translate."""
     found = catalog(lang)
     return [m for m in messages if m not in found]
-
-
-if __name__ == "__main__":  # pragma: no cover - a translator's helper
-    import sys
-
-    from babel.messages.extract import extract_from_dir
-
-    root = LOCALES.parent
-    ids: list[str] = []
-    for folder in ("core", "ui", "pages"):
-        for _file, _line, msg, _comments, _ctx in extract_from_dir(
-                root / folder, keywords={"_": None, "N_": None}, method_map=[("**.py", "python")]):
-            if isinstance(msg, str) and msg not in ids:
-                ids.append(msg)
-    gaps = missing(sys.argv[1] if len(sys.argv) > 1 else "ko", ids)
-    print("\n".join(gaps) or "nothing missing")

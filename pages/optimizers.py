@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.i18n import N_, _
+from core.i18n import DEFAULT, N_, _, language
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/optimizers.py")  # first: a fresh server's deep link hands over at once
@@ -49,7 +49,7 @@ def _set_start() -> None:
     picked = st.session_state[f"{SURF.name}.map"].selection.get("start") or []
     if picked:
         st.session_state[f"{SURF.name}.start"] = f"{picked[0]['x']:.2f},{picked[0]['y']:.2f}"
-        st.session_state[f"{SURF.name}.preset"] = controls.CUSTOM
+        st.session_state[f"{SURF.name}.preset"] = _(controls.CUSTOM)
 
 SURFACE_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df, ("loss",), _("Loss against step (symmetric log)"), _("loss"),
@@ -63,9 +63,12 @@ with surfaces_tab:
     lesson.show(LESSON.name, "surfaces")
     cfg = controls.config_controls(SURF)
     claims.what_to_look_for(LESSON.name, SURF)
-    speed = st.select_slider(_("Animation speed"), list(SPEEDS), value="normal", key=f"{SURF.name}.speed",
-                             format_func=lambda k: _(SPEED_NAMES[k]),
-                             help=_("How fast the paths are drawn; the computation itself takes well under a second."))
+    speeds = {_(SPEED_NAMES[k]): k for k in SPEEDS}  # shown in the reader's language
+    speed = speeds.get(st.select_slider(_("Animation speed"), list(speeds), value=_("normal"),
+                                        # a slider per language (its options are words in that language)
+                                        key=f"{SURF.name}.speed" + ("" if language() == DEFAULT else f".{language()}"),
+                                        help=_("How fast the paths are drawn; the computation itself takes well "
+                                               "under a second.")), "normal")
     if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
                  help=_("Run every optimizer from the start point and animate their paths.")):
         train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],

@@ -25,6 +25,16 @@ METRIC_NAMES = {
     "running_mean_err": N_("running mean error"), "running_var_err": N_("running variance error"),
 }
 FIRST, LATEST = "first probe", "latest"  # the `when` values of the first/latest charts
+MODES = (N_("eval (running stats)"), N_("train (batch stats)"))  # mode_gap's `mode` values (core.experiments.batchnorm)
+# Hangul needs a CJK font (Debian's fonts-noto-cjk): Streamlit's chart font first, then one that has it.
+FONT = ('"Source Sans", "Source Sans Pro", "Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", '
+        '"Malgun Gothic", sans-serif')
+
+
+@alt.theme.register("lab", enable=True)
+def _theme() -> alt.theme.ThemeConfig:
+    """Every chart's text in FONT (a chart's own config overrides Streamlit's theme)."""
+    return alt.theme.ThemeConfig(config={"font": FONT})
 
 
 def metric_name(metric: str) -> str:
@@ -235,7 +245,8 @@ def mode_gap(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(df, title=_("Eval mode vs train mode (batch statistics)")).mark_line(point=True).encode(
         x=alt.X("batch_size:Q", title=_("evaluation batch size"), scale=alt.Scale(type="log", base=2)),
         y=alt.Y("accuracy:Q", title=_("validation accuracy"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10"),
+                        legend=alt.Legend(labelExpr=_labels({m: _(m) for m in MODES}))),
         strokeDash=alt.StrokeDash("run:N", title=None),
         tooltip=["run:N", "mode:N", "batch_size:Q", alt.Tooltip("accuracy:Q", format=".3f")],
     ).properties(height=HEIGHT)

@@ -134,12 +134,13 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
         for problem in problems + (repeated if not ns else []):
             st.warning(plain(_("Ignored a URL parameter — {problem}. The rest of the link applies.").format(
                 problem=problem)))
-        st.session_state[f"{prefix}.preset"] = preset or CUSTOM
+        st.session_state[f"{prefix}.preset"] = preset or _(CUSTOM)
         for f in specs(cls):
             _set(prefix, f, getattr(cfg, f.name))
     if presets:
-        st.selectbox(_("Preset"), [CUSTOM, *presets], key=f"{prefix}.preset", on_change=_apply_preset,
-                     format_func=lambda name: _(CUSTOM) if name == CUSTOM else name,
+        # the first option, "(custom)", is shown in the reader's language: a switch of language resets the
+        # picker to it (a value no longer among the options), which is what it means anyway
+        st.selectbox(_("Preset"), [_(CUSTOM), *presets], key=f"{prefix}.preset", on_change=_apply_preset,
                      args=(cls, presets, prefix),
                      help=_("A preset sets the controls below to a setup that shows one effect."))
     shown = [f for f in specs(cls) if f.name not in fixed]
@@ -159,7 +160,7 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
         st.error(plain(f"{label(next(f for f in specs(cls) if f.name == exc.option))}: {exc.message}"))
         return None
     preset = st.session_state[f"{prefix}.preset"]
-    query = to_query(cfg, presets, preset if preset != CUSTOM else None)
+    query = to_query(cfg, presets, preset if preset in presets else None)
     _sync_url({k: v for k, v in query.items() if k not in fixed}, ns, {"preset", *(f.name for f in specs(cls))})
     return cfg
 

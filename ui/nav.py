@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.i18n import _  # light: no torch
+from core.i18n import DEFAULT, _, set_language  # light: no torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +29,7 @@ def ensure_entrypoint(page_path: str) -> None:
     if not st.session_state.get(ENTRY_FLAG):
         st.session_state[DEEP_LINK] = (page_path, st.query_params.to_dict())
         st.switch_page("lab.py")
+    set_language(st.session_state.get("lang", DEFAULT))  # lab.py chose it; a page run on its own keeps it
 
 
 def resume_deep_link() -> None:

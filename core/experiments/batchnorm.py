@@ -111,6 +111,9 @@ def mode_metric(batch_size: int) -> str:
 MODE_METRICS = ("eval_mode_accuracy", *(mode_metric(b) for b in EVAL_BATCHES))
 
 
+EVAL_MODE, TRAIN_MODE = N_("eval (running stats)"), N_("train (batch stats)")  # mode_rows' `mode` values
+
+
 def mode_rows(df: pd.DataFrame) -> pd.DataFrame:
     """The mode metrics of long-form records as rows (run, mode, batch_size, accuracy): eval mode
     (running statistics, the same at every batch size) and train mode (batch statistics)."""
@@ -118,9 +121,9 @@ def mode_rows(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for run, metric, value in zip(df["run"].astype(str), df["metric"].astype(str), df["value"], strict=True):
         if metric == "eval_mode_accuracy":
-            rows += [(run, "eval (running stats)", b, value) for b in EVAL_BATCHES]
+            rows += [(run, EVAL_MODE, b, value) for b in EVAL_BATCHES]
         else:
-            rows.append((run, "train (batch stats)", int(metric.rsplit("_b", 1)[1]), value))
+            rows.append((run, TRAIN_MODE, int(metric.rsplit("_b", 1)[1]), value))
     return pd.DataFrame(rows, columns=["run", "mode", "batch_size", "accuracy"])
 
 

@@ -340,8 +340,8 @@ class RangeConfig(Network):
     def __post_init__(self):
         super().__post_init__()
         if self.lr_min >= self.lr_max:
-            raise ConfigError("lr_min", _('must be below the largest learning rate ({self_lr_max:g})')
-                                        .format(self_lr_max=self.lr_max), ("lr_max",))
+            raise ConfigError("lr_min", _('must be below the largest learning rate ({largest:g})')
+                                        .format(largest=self.lr_max), ("lr_max",))
 
 
 # `sgd@range`: one range test per optimizer

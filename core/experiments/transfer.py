@@ -82,11 +82,11 @@ class Config(LessonConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.reuse_layers > self.depth:
-            raise ConfigError("reuse_layers", _('must not exceed the depth ({self_depth})')
-                                              .format(self_depth=self.depth), ("depth",))
+            raise ConfigError("reuse_layers", _('must not exceed the depth ({depth})')
+                                              .format(depth=self.depth), ("depth",))
         if self.unfreeze_epochs > self.epochs:
-            raise ConfigError("unfreeze_epochs", _('must not exceed the epochs ({self_epochs})')
-                                                 .format(self_epochs=self.epochs), ("epochs",))
+            raise ConfigError("unfreeze_epochs", _('must not exceed the epochs ({epochs})')
+                                                 .format(epochs=self.epochs), ("epochs",))
 
 
 PRESETS: dict[str, dict] = {
@@ -304,9 +304,9 @@ def paired_claim(variant: str, below_zero: str):
             return None
         d, mean, lo, hi = found
         holds = (mean if below_zero == "mean" else lo) < 0
-        return Verdict(holds, _('{variant} − scratch: {mean:+.1%} on average over {len_d} seeds (95% interval '
+        return Verdict(holds, _('{variant} − scratch: {mean:+.1%} on average over {seeds} seeds (95% interval '
                                 '{lo:+.1%} to {hi:+.1%}).')
-                              .format(variant=variant, mean=mean, len_d=len(d), lo=lo, hi=hi))
+                              .format(variant=variant, mean=mean, seeds=len(d), lo=lo, hi=hi))
     return check
 
 
