@@ -215,3 +215,72 @@ def test_tracebacks_never_reach_a_visitor():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["showErrorDetails"] in ("type", "none")
+
+
+# The Korean edition (issue 14): ?lang=ko, the session's choice, the browser's language.
+
+HANGUL = __import__("re").compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.mark.parametrize("path", ["pages/home.py", *(f"pages/{lesson.name}.py" for lesson in LESSONS), "pages/runs.py"])
+def test_every_page_opens_in_korean_from_the_link(path):
+    at = _app({"lang": "ko"})
+    at.switch_page(path).run()
+    assert not at.exception
+    assert HANGUL.search(at.title[0].value)
+    labels = [w.label for kind in WIDGETS for w in getattr(at, kind) if w.key != "lang.choice"]
+    helps = [w.help for kind in WIDGETS for w in getattr(at, kind) if w.key != "lang.choice"]
+    symbol = __import__("re").compile(r"[A-Za-z]*\s?[α-ω][₀-₉]?")  # β₁, ε, "LeakyReLU α": no words to translate
+    assert all(HANGUL.search(t) or symbol.fullmatch(t) for t in labels), labels
+    assert all(HANGUL.search(t) for t in helps), helps
+
+
+def test_the_language_switch_sits_in_the_sidebar_and_keeps_the_link():
+    at = _app({"lang": "ko"})
+    switch = at.sidebar.selectbox(key="lang.choice")
+    assert switch.value == "ko" and switch.options == ["English", "한국어"]
+    switch.set_value("en").run()
+    assert at.title[0].value == "Deep-Net Training Lab" and at.session_state["lang"] == "en"
+
+
+def test_a_korean_run_reports_in_korean():
+    exp = EXPERIMENTS["vanishing"]
+    at = _open(exp, {"lang": "ko", "steps": "20", "depth": "3", "preset": "relu-he"})
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception
+    assert HANGUL.search(at.success[0].value) and "20" in at.success[0].value
+    checked = " ".join(m.value for m in at.markdown if "✓" in m.value or "✗" in m.value)
+    assert checked and HANGUL.search(checked)
+
+
+def test_switching_language_keeps_the_settings_and_the_last_run():
+    exp = EXPERIMENTS["vanishing"]
+    at = _open(exp, {"steps": "20", "depth": "3"})
+    at.slider(key="vanishing.width").set_value(40).run()
+    at.button(key="vanishing.train").click().run()
+    finished = at.success[0].value
+    assert finished.startswith("Finished 20 steps")
+    at.session_state["lang"] = "ko"  # what the sidebar switch sets (AppTest runs the page without lab.py)
+    at.run()
+    assert not at.exception
+    assert HANGUL.search(at.title[0].value)
+    assert at.slider(key="vanishing.width").value == 40 and at.slider(key="vanishing.depth").value == 3
+    assert at.success and "20" in at.success[0].value and HANGUL.search(at.success[0].value)  # the same run, in Korean
+    at.session_state["lang"] = "en"
+    at.run()
+    assert at.success[0].value == finished
+
+
+def test_the_browser_language_decides_when_nothing_else_does(monkeypatch):
+    from ui import i18n as ui_i18n
+
+    monkeypatch.setattr(ui_i18n, "_browser", lambda: "ko")
+    at = _app()
+    assert HANGUL.search(at.title[0].value)
+
+
+def test_a_bad_lang_parameter_is_said_and_ignored():
+    at = _app({"lang": "<b>xx</b>"})
+    assert at.title[0].value == "Deep-Net Training Lab"
+    said = [w.value.replace("\\", "") for w in at.warning]  # plain text: markdown characters escaped
+    assert any("lang=" in w and "<b>xx</b>" in w and "en, ko" in w for w in said), said

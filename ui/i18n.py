@@ -44,7 +44,7 @@ def choose() -> str:
     lang = st.session_state[STATE]
     st.session_state[WIDGET] = lang
     st.sidebar.selectbox("Language · 언어", list(LANGUAGES), key=WIDGET, format_func=LANGUAGES.get,
-                         on_change=_picked, help="English or 한국어 (Korean). A link keeps it as ?lang=ko.")
+                         on_change=_picked, help=_("English or 한국어 (Korean). A link keeps it as ?lang=ko."))
     set_language(lang)
     # a shared link opens in the sender's language
     if (lang != DEFAULT or PARAM in st.query_params) and st.query_params.get(PARAM) != lang:
