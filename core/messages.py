@@ -82,7 +82,11 @@ def update(lang: str) -> list[str]:
     if path.is_file():
         with path.open("rb") as fh:
             old = {m.id: m for m in read_po(fh, locale=lang) if m.id}
-    new = Catalog(locale=lang, project="Deep-Net Training Lab", charset="utf-8")
+    new = Catalog(locale=lang, project="Deep-Net Training Lab", version="1", charset="utf-8",
+                  header_comment=f"# {LANGUAGES[lang]} interface strings of the Deep-Net Training Lab.\n"
+                                 "# Rewritten by `python -m core.messages`; translate the empty msgstr entries.\n"
+                                 "# Terms: the study group's glossary (shared/glossary-ko.md).",
+                  last_translator="Deep-Net Training Lab team", language_team=f"{LANGUAGES[lang]} study group")
     lacking = []
     for msg, where in messages().items():
         kept = old.get(msg)
