@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from .i18n import _
+
 DEVICES = ("auto", "cpu", "cuda")
 
 # Measured on an H100 against 2 CPU cores: kernel launches dominate small MLPs, so CUDA only
@@ -32,8 +34,8 @@ def resolve(choice: str, width: int, batch_size: int) -> torch.device:
 
 def describe() -> str:
     """One line on what this server can run on."""
-    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available"
-    return f"CPU ({torch.get_num_threads()} torch threads) · CUDA: {cuda}"
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else _("not available")
+    return _("CPU ({threads} torch threads) · CUDA: {cuda}").format(threads=torch.get_num_threads(), cuda=cuda)
 
 
 def cgroup_cpus(root: str = "/sys/fs/cgroup") -> float | None:
