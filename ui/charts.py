@@ -37,6 +37,22 @@ def _theme() -> alt.theme.ThemeConfig:
     return alt.theme.ThemeConfig(config={"font": FONT})
 
 
+# What a tooltip calls each field of the charts' data.
+TIPS = {"run": N_("run"), "metric": N_("metric"), "step": N_("step"), "value": N_("value"), "layer": N_("layer"),
+        "when": N_("when"), "source": N_("source"), "loss": N_("loss"), "lr": N_("learning rate"),
+        "accuracy": N_("accuracy"), "variant": N_("variant"), "optimizer": N_("optimizer"), "mode": N_("mode"),
+        "batch_size": N_("batch size"), "mean": N_("mean"), "sd": N_("std"), "name": N_("activation"),
+        "diverged": N_("diverged"), "preact_p15": N_("15th percentile"), "preact_p50": N_("median"),
+        "preact_p85": N_("85th percentile"), "f": "f(x)", "df": "f′(x)", "x": "x", "y": "y"}
+
+
+def _tip(shorthand: str, format: str | None = None) -> alt.Tooltip:  # noqa: A002 (altair's own name)
+    """A tooltip field titled in the reader's language."""
+    field = shorthand.split(":")[0]
+    title = _(TIPS[field]) if field in TIPS else field
+    return alt.Tooltip(shorthand, title=title, format=format) if format else alt.Tooltip(shorthand, title=title)
+
+
 def metric_name(metric: str) -> str:
     """A metric's name on a chart, in the current language (its id where it has none)."""
     return _(METRIC_NAMES[metric]) if metric in METRIC_NAMES else metric
@@ -95,8 +111,8 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
         color=hue,
         strokeDash=alt.StrokeDash("metric:N", title=None, legend=metric_legend(metrics)) if dashed else alt.Undefined,
         detail="run:N" if overlay else alt.Undefined,
-        tooltip=[*(["source:N"] if overlay else []), "run:N", "metric:N", "step:Q",
-                 alt.Tooltip("value:Q", format=".4g")],
+        tooltip=[*([_tip("source:N")] if overlay else []), _tip("run:N"), _tip("metric:N"), _tip("step:Q"),
+                 _tip("value:Q", format=".4g")],
     )
     # an overlay's legend sits below the plot, a row per run; the chart grows by it, so the plot keeps its height
     height = HEIGHT + (LEGEND_ROW * len(labels) + 20 if overlay else 0)
@@ -116,7 +132,7 @@ def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
         x=alt.X("step:Q", title=_("step")), x2="step_end:Q",
         y=alt.Y("layer:O", title=_("layer (1 = input side)"), sort="descending"),
         color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis")),
-        tooltip=["step:Q", "layer:O", alt.Tooltip("value:Q", format=".3g")],
+        tooltip=[_tip("step:Q"), _tip("layer:O"), _tip("value:Q", format=".3g")],
     ).properties(title=title or _("Gradient norm by layer"), height=HEIGHT)
 
 
@@ -141,7 +157,7 @@ def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
         color=alt.Color("when:N", title=None, sort=[FIRST, LATEST], scale=alt.Scale(scheme="tableau10"),
                         legend=_when_legend()),
         detail="run:N",
-        tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("value:Q", format=".3g")],
+        tooltip=[_tip("run:N"), _tip("when:N"), _tip("layer:Q"), _tip("value:Q", format=".3g")],
     ).properties(title=title or _("Gradient profile"), height=HEIGHT)
 
 
@@ -157,8 +173,8 @@ def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerCha
         x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q", color=color, detail="run:N")
     median = base.mark_line(point=True).encode(
         x=x, y="preact_p50:Q", color=color, detail="run:N",
-        tooltip=["run:N", "when:N", "layer:Q", alt.Tooltip("preact_p15:Q", format=".3g"),
-                 alt.Tooltip("preact_p50:Q", format=".3g"), alt.Tooltip("preact_p85:Q", format=".3g")])
+        tooltip=[_tip("run:N"), _tip("when:N"), _tip("layer:Q"), _tip("preact_p15:Q", format=".3g"),
+                 _tip("preact_p50:Q", format=".3g"), _tip("preact_p85:Q", format=".3g")])
     return (band + median).properties(title=title or _("Activation input: 15th–85th percentile"), height=HEIGHT)
 
 
@@ -175,7 +191,7 @@ def fractions(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
         color=alt.Color("metric:N", title=None, scale=alt.Scale(scheme="tableau10"),
                         legend=metric_legend(("saturated_fraction", "dead_fraction", "inactive_fraction"))),
         strokeDash=alt.StrokeDash("run:N", title=None),
-        tooltip=["run:N", "metric:N", "layer:Q", alt.Tooltip("value:Q", format=".2f")],
+        tooltip=[_tip("run:N"), _tip("metric:N"), _tip("layer:Q"), _tip("value:Q", format=".2f")],
     ).properties(title=title or _("Saturated, dead and inactive units (latest probe)"), height=HEIGHT)
 
 
@@ -192,8 +208,8 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
     ).mark_line(clip=True).encode(
         x=x, y=alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-2, 3])),
         color=alt.Color("curve:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=["name:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("f:Q", format=".3f"),
-                 alt.Tooltip("df:Q", format=".3f")],
+        tooltip=[_tip("name:N"), _tip("x:Q", format=".2f"), _tip("f:Q", format=".3f"),
+                 _tip("df:Q", format=".3f")],
     )
     order = list(dict.fromkeys(df["label"]))  # the caller's order, not alphabetical
     return alt.layer(shade, band, lines, data=df).properties(width=170, height=150).facet(
@@ -209,7 +225,7 @@ def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: l
         x=alt.X("step:Q", title=_("step")),
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=alt.Color("layer:O", title=_("layer"), scale=alt.Scale(scheme="viridis")),
-        tooltip=["run:N", "layer:O", "step:Q", alt.Tooltip("value:Q", format=".3f")],
+        tooltip=[_tip("run:N"), _tip("layer:O"), _tip("step:Q"), _tip("value:Q", format=".3f")],
     ).properties(width=280, height=90).facet(
         row=alt.Row("run:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
     ).properties(title=title)
@@ -220,7 +236,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = 
     return alt.Chart(df, title=title).mark_bar().encode(
         x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=None, sort="-x"),
         color=alt.Color(f"{y}:N", legend=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=[f"{y}:N", alt.Tooltip(f"{x}:Q", format=fmt)],
+        tooltip=[_tip(f"{y}:N"), _tip(f"{x}:Q", format=fmt)],
     ).properties(height=alt.Step(24))
 
 
@@ -235,8 +251,8 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
         color=color)
     median = base.mark_line().encode(
         x="step:Q", y="preact_p50:Q", color=color,
-        tooltip=["run:N", "step:Q", alt.Tooltip("preact_p15:Q", format=".2f"),
-                 alt.Tooltip("preact_p50:Q", format=".2f"), alt.Tooltip("preact_p85:Q", format=".2f")])
+        tooltip=[_tip("run:N"), _tip("step:Q"), _tip("preact_p15:Q", format=".2f"),
+                 _tip("preact_p50:Q", format=".2f"), _tip("preact_p85:Q", format=".2f")])
     return (band + median).properties(title=title, height=HEIGHT)
 
 
@@ -248,7 +264,7 @@ def mode_gap(df: pd.DataFrame) -> alt.Chart:
         color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10"),
                         legend=alt.Legend(labelExpr=_labels({m: _(m) for m in MODES}))),
         strokeDash=alt.StrokeDash("run:N", title=None),
-        tooltip=["run:N", "mode:N", "batch_size:Q", alt.Tooltip("accuracy:Q", format=".3f")],
+        tooltip=[_tip("run:N"), _tip("mode:N"), _tip("batch_size:Q"), _tip("accuracy:Q", format=".3f")],
     ).properties(height=HEIGHT)
 
 
@@ -262,14 +278,14 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
     heat = alt.Chart(grid).mark_rect().encode(
         x=alt.X("x0:Q", scale=xs, title=_("x")), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title=_("y")), y2="y1:Q",
         color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
-        tooltip=[alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("y:Q", format=".2f"),
-                 alt.Tooltip("loss:Q", format=".3g")],
+        tooltip=[_tip("x:Q", format=".2f"), _tip("y:Q", format=".2f"),
+                 _tip("loss:Q", format=".3g")],
     ).add_params(pick)
     path = alt.Chart(paths).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
         color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=["run:N", "step:Q", alt.Tooltip("x:Q", format=".3f"), alt.Tooltip("y:Q", format=".3f"),
-                 alt.Tooltip("loss:Q", format=".3g")],
+        tooltip=[_tip("run:N"), _tip("step:Q"), _tip("x:Q", format=".3f"), _tip("y:Q", format=".3f"),
+                 _tip("loss:Q", format=".3g")],
     )
     lines = path.mark_line(clip=True) + path.mark_circle(size=22, clip=True, opacity=1)
     stars = alt.Chart(minima).mark_point(shape="diamond", size=140, color="#d62728", filled=True).encode(
@@ -287,7 +303,7 @@ def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
         x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
         y=alt.Y("loss:Q", title=_("training loss"), scale=alt.Scale(type="log")),
         color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=["run:N", alt.Tooltip("lr:Q", format=".2g"), alt.Tooltip("loss:Q", format=".3g")],
+        tooltip=[_tip("run:N"), _tip("lr:Q", format=".2g"), _tip("loss:Q", format=".3g")],
     ).properties(height=HEIGHT)
 
 
@@ -298,8 +314,8 @@ def sweep(df: pd.DataFrame) -> alt.LayerChart:
         x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
         y=alt.Y("accuracy:Q", title=_("selection accuracy"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
-        tooltip=["optimizer:N", alt.Tooltip("lr:Q", format=".0e"), alt.Tooltip("accuracy:Q", format=".3f"),
-                 "diverged:N"],
+        tooltip=[_tip("optimizer:N"), _tip("lr:Q", format=".0e"), _tip("accuracy:Q", format=".3f"),
+                 _tip("diverged:N")],
     )
     lines = base.transform_filter("!datum.diverged").mark_line(point=True)
     crosses = base.transform_filter("datum.diverged").mark_point(shape="cross", size=90, filled=True)
@@ -320,5 +336,5 @@ def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None
     band = stats.mark_area(opacity=0.2).encode(x="step:Q", y="lo:Q", y2="hi:Q", color=color)
     mean = stats.mark_line(strokeWidth=3).encode(
         x="step:Q", y="mean:Q", color=color,
-        tooltip=["variant:N", "step:Q", alt.Tooltip("mean:Q", format=".3f"), alt.Tooltip("sd:Q", format=".3f")])
+        tooltip=[_tip("variant:N"), _tip("step:Q"), _tip("mean:Q", format=".3f"), _tip("sd:Q", format=".3f")])
     return (band + seeds + mean).properties(title=title or _("Task B validation accuracy"), height=HEIGHT)
