@@ -163,3 +163,38 @@ def test_csv_columns_are_the_contract():
 
     write_csv(exp.run(exp.configure(**exp.smoke)), out)
     assert out.getvalue().splitlines()[0] == "run,step,metric,layer,value"
+
+
+# The progress bar's total (issue 11, "true progress"): every step of every network a run trains.
+
+def _work_cases():
+    """Each experiment's smoke run, and the runs whose work has phases: a sweep, several batch sizes
+    and learning-rate multipliers, model A replayed from the cache, several seeds."""
+    reg = experiments()
+    cases = [(name, dict(exp.smoke)) for name, exp in reg.items() if name != "transfer-cnn"]
+    cases += [("optimizers-net", {"fair": True, "steps": 6, "optimizers": ("sgd", "adam")}),
+              ("batchnorm", {"steps": 5, "batch_sizes": (16, 64), "lr_multipliers": (1.0, 5.0)}),
+              ("transfer", {**reg["transfer"].smoke, "seeds": 3}),
+              ("transfer", {**reg["transfer"].smoke, "seeds": 3})]  # model A now comes from the cache
+    return cases
+
+
+@pytest.mark.parametrize(("name", "changes"), _work_cases(), ids=lambda c: c if isinstance(c, str) else "")
+def test_work_counts_every_training_step_of_every_network(name, changes):
+    exp = experiments()[name]
+    cfg = exp.configure(None, **changes)
+    records = list(exp.run(cfg))
+    steps = sum(1 for r in records if r.metric == "loss")  # one loss record per network per step
+    if any(r.metric == "diverged" for r in records):
+        assert steps <= exp.work(cfg)  # a diverged network stops early
+    else:
+        assert steps == exp.work(cfg)
+
+
+def test_the_bar_names_the_network_and_counts_all_of_them():
+    from ui.live import progress_text
+
+    assert progress_text("", 0, 0, 100, 0.0) == "starting…"
+    text = progress_text("scratch/s1", 12, 50, 200, 10.0)
+    assert text.startswith("scratch/s1 · step 12 · 50 / 200 steps in all · 10.0 s")
+    assert text.endswith("ETA 30 s")  # 10 s for 50 steps: 150 left take 30 s

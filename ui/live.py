@@ -45,13 +45,14 @@ def _fetch(experiment: Experiment, cfg, bar) -> None:
         experiment.prefetch(cfg, progress)
 
 
-def _progress_text(step: int, total: int, started: float) -> str:
-    elapsed = time.perf_counter() - started
-    eta = elapsed / step * (total - step) if step else float("nan")
-    if not step:
+def progress_text(run: str, step: int, done: int, total: int, elapsed: float) -> str:
+    """The bar's words: the network training now (its run name names the phase: model_a, scratch/s2,
+    adam@lr0.01 in a sweep) at its own step, then the steps done of every network's together."""
+    if not done:
         return _("starting…")
-    return _("step {step:,} / {total:,} · {elapsed:.1f} s · ETA {eta:.0f} s").format(step=step, total=total,
-                                                                                     elapsed=elapsed, eta=eta)
+    eta = elapsed / done * max(0, total - done)
+    return _("{run} · step {step:,} · {done:,} / {total:,} steps in all · {elapsed:.1f} s · ETA {eta:.0f} s").format(
+        run=run, step=step, done=done, total=total, elapsed=elapsed, eta=eta)
 
 
 def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0) -> RunResult:
@@ -63,7 +64,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     """
     result = RunResult(experiment.name, cfg)
     st.session_state[experiment.name] = result  # stored first, so a stopped run keeps what it recorded
-    total = max(1, experiment.progress(cfg))
+    total = max(1, experiment.work(cfg))  # every step of every network: all phases, seeds and sweeps
     area = st.empty()
     with area.container():
         status = st.empty()
@@ -77,6 +78,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     slots, ticket = server_slots(), None
     started = time.perf_counter()
     frame_steps = -(-total // FRAMES)  # at most FRAMES redraws when paced
+    done = 0  # training steps taken so far, every network's together (its `loss` records)
     try:
         bar.progress(0.0, text=_("checking the data…"))
         _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
@@ -84,24 +86,28 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
         last_draw, next_frame = started - REDRAW_SECONDS, 0  # the first complete step is drawn at once
+        last_run = ""
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
             for r in experiment.run(cfg):
                 # Draw between steps, never halfway through one step's probe records.
                 if r.step != buffers.step and buffers.series:
                     now = time.perf_counter()
-                    due = buffers.step >= next_frame if pace else now - last_draw >= REDRAW_SECONDS
+                    due = done >= next_frame if pace else now - last_draw >= REDRAW_SECONDS
                     if due:
                         if now - started > MAX_RUN_SECONDS:
                             result.message = _("This server stops a run after {minutes:.0f} minutes so that "
                                                "others can train; `python -m core run` has no limit.").format(
                                 minutes=MAX_RUN_SECONDS / 60)
                             break
-                        bar.progress(min(1.0, buffers.step / total), text=_progress_text(buffers.step, total, started))
+                        bar.progress(min(1.0, done / total),
+                                     text=progress_text(last_run, buffers.step, done, total, now - started))
                         draw(placeholders, charts, buffers, experiment)
-                        last_draw, next_frame = time.perf_counter(), buffers.step + frame_steps
+                        last_draw, next_frame = time.perf_counter(), done + frame_steps
                         if pace:
                             time.sleep(pace)
+                if r.metric == "loss":
+                    done, last_run = done + 1, r.run
                 result.records.append(r)
                 buffers.add(r)
             else:

@@ -198,6 +198,7 @@ EXPERIMENT = Experiment(
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "dead_fraction", "inactive_fraction", "act_mean",
              "act_std", "saturated_fraction", "wall_seconds"),
+    work=lambda cfg: cfg.steps * len(cfg.activations),
     smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",),
     claims=CLAIMS)
 

@@ -270,7 +270,7 @@ EXPERIMENT = Experiment(
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "preact_p15", "preact_p50", "preact_p85",
              "running_mean_err", "running_var_err", *MODE_METRICS),
-    smoke={"steps": 20}, claims=CLAIMS)
+    work=lambda cfg: cfg.steps * len(variants(cfg)), smoke={"steps": 20}, claims=CLAIMS)
 
 LESSON = Lesson(
     NAME, N_("Batch normalization"),

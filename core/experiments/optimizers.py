@@ -369,6 +369,7 @@ SURFACE_EXPERIMENT = Experiment(
     name=NAME, title=N_("Optimizers on 2-D loss surfaces"),
     summary=N_("torch.optim optimizers racing across a 2-D loss surface from one start point."),
     config=Config, presets=PRESETS, run=trajectories, runs=SURFACE_RUNS, metrics=("loss", "x", "y", "diverged"),
+    work=lambda cfg: (cfg.steps + 1) * len(cfg.optimizers),  # each path records its start (step 0) too
     smoke={"steps": 30}, claims=SURFACE_CLAIMS)
 
 def adam_behind(other: str = "momentum"):
@@ -422,7 +423,7 @@ NET_EXPERIMENT = Experiment(
     name="optimizers-net", title=N_("Optimizers on a real network"),
     summary=N_("The same MLP trained by each optimizer; fair mode sweeps learning rates and picks each one's best."),
     config=NetConfig, run=run_net, runs=NET_RUNS, presets=NET_PRESETS, claims=NET_CLAIMS,
-    progress=lambda cfg: cfg.steps,
+    work=lambda cfg: cfg.steps * len(cfg.optimizers) * (1 + len(FAIR_GRID) * cfg.fair),
     metrics=("loss", "val_loss", "val_accuracy", "lr", "diverged", "chosen_lr"),
     smoke={"optimizers": ("sgd", "adam"), "steps": 10, "depth": 2})
 
@@ -430,6 +431,7 @@ RANGE_EXPERIMENT = Experiment(
     name="lr-range", title=N_("Learning-rate range test"),
     summary=N_("The loss as the learning rate grows exponentially: where it falls fastest, and where it blows up."),
     config=RangeConfig, run=run_range, runs=RANGE_RUNS, metrics=("loss", "lr"),
+    work=lambda cfg: cfg.steps * len(cfg.optimizers),
     smoke={"steps": 20})  # its network settings are the net tab's on the page
 
 LESSON = Lesson(
