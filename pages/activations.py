@@ -35,12 +35,21 @@ lesson.show(EXP.name)
 
 st.header(_("Gallery"))
 lesson.show(EXP.name, "gallery")
-shown = st.multiselect(_("Activations to draw"), list(gallery.ACTIVATIONS), default=list(gallery.ACTIVATIONS),
-                       key="gallery.shown", help=_("Each panel shows f(x), f′(x) (by autograd on the torch module) "
-                                                 "and, shaded red, where f′ is below 1% of its maximum."))
-params = controls.field_controls(gallery.GalleryConfig, "gallery", ns="gallery", columns=4)
-if shown and params is not None:
-    st.altair_chart(charts.gallery(gallery.table(shown, **gallery.parameters(params))), width="content")
+
+
+@st.fragment
+def draw_gallery() -> None:
+    """The gallery reruns on its own: moving its controls redraws it without stopping a network that
+    trains further down the page (a fragment's rerun never preempts the page's run)."""
+    shown = st.multiselect(_("Activations to draw"), list(gallery.ACTIVATIONS), default=list(gallery.ACTIVATIONS),
+                           key="gallery.shown", help=_("Each panel shows f(x), f′(x) (by autograd on the torch module) "
+                                                     "and, shaded red, where f′ is below 1% of its maximum."))
+    params = controls.field_controls(gallery.GalleryConfig, "gallery", ns="gallery", columns=4)
+    if shown and params is not None:
+        st.altair_chart(charts.gallery(gallery.table(shown, **gallery.parameters(params))), width="content")
+
+
+draw_gallery()
 
 st.header(_("Train them side by side"))
 lesson.show(EXP.name, "compare")

@@ -45,6 +45,19 @@ def surface_map(cfg: O.Config, paths: pd.DataFrame) -> object:
     return charts.surface_map(pd.DataFrame(cells(cfg.surface)), paths, minima, surface.window,
                               f"{cfg.surface}: {_(surface.note)}")
 
+def speed_key() -> str:
+    """A slider per language (its options are words in that language)."""
+    return f"{SURF.name}.speed" + ("" if language() == DEFAULT else f".{language()}")
+
+
+@st.fragment
+def speed_control() -> None:
+    """The animation speed reruns on its own: moving it never stops a run (a fragment's rerun does
+    not preempt the page's); the next Train reads it."""
+    st.select_slider(_("Animation speed"), [_(SPEED_NAMES[k]) for k in SPEEDS], value=_("normal"), key=speed_key(),
+                     help=_("How fast the paths are drawn; the computation itself takes well under a second."))
+
+
 def _set_start() -> None:
     picked = st.session_state[f"{SURF.name}.map"].selection.get("start") or []
     if picked:
@@ -63,12 +76,8 @@ with surfaces_tab:
     lesson.show(LESSON.name, "surfaces")
     cfg = controls.config_controls(SURF)
     claims.what_to_look_for(LESSON.name, SURF)
-    speeds = {_(SPEED_NAMES[k]): k for k in SPEEDS}  # shown in the reader's language
-    speed = speeds.get(st.select_slider(_("Animation speed"), list(speeds), value=_("normal"),
-                                        # a slider per language (its options are words in that language)
-                                        key=f"{SURF.name}.speed" + ("" if language() == DEFAULT else f".{language()}"),
-                                        help=_("How fast the paths are drawn; the computation itself takes well "
-                                               "under a second.")), "normal")
+    speed_control()
+    speed = {_(SPEED_NAMES[k]): k for k in SPEEDS}.get(st.session_state.get(speed_key()), "normal")
     if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
                  help=_("Run every optimizer from the start point and animate their paths.")):
         train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],

@@ -248,3 +248,20 @@ def test_a_cli_csv_comes_back_as_a_run_and_a_bad_one_is_refused(page, server, tm
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
         .some(l => l.textContent.includes('#2 upload cli'))""", timeout=30_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_gallery_control_moved_mid_run_leaves_the_run_finishing(page, server):
+    """The gallery is a fragment: redrawing it does not rerun the page, which would stop the training."""
+    page.goto(f"{server}/activations?steps=3000&depth=2&width=16&activations=relu,elu&probe_every=500&eval_every=500")
+    page.get_by_role("heading", name=PAGES["activations"]).wait_for(timeout=60_000)
+    button = page.locator(".st-key-activations-train button").filter(visible=True).first
+    button.click()
+    page.get_by_text(re.compile(r"ETA \d+ s")).first.wait_for(timeout=60_000)
+    field = page.locator(".st-key-gallery-leaky_alpha input")
+    field.fill("0.2")
+    field.press("Enter")
+    page.wait_for_timeout(1000)
+    assert page.get_by_text("Stopped at step").count() == 0
+    page.get_by_text("Finished 3,000 steps").wait_for(timeout=180_000)
+    assert field.input_value() == "0.2"
+    assert page.locator("[data-testid='stException']").count() == 0
