@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from core.data import load
@@ -91,3 +92,11 @@ def test_log_and_symlog_scales():
         "type": "log"}
     assert charts.curves(df, ("loss",), "", "", symlog=True).to_dict()["layer"][0]["encoding"]["y"]["scale"] == {
         "type": "symlog"}
+
+
+def test_a_step_axis_starts_at_zero_with_whole_number_ticks():
+    """One point so far (validation at step 20) must not make a zero-width domain with a "20.000000" tick."""
+    df = pd.DataFrame({"run": ["a"], "step": [20], "metric": ["val_accuracy"], "layer": [None], "value": [0.3]})
+    spec = charts.curves(df, ("val_accuracy",), "t", "y").to_dict()
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["scale"]["domainMin"] == 0 and x["axis"]["format"] == "d"

@@ -53,6 +53,13 @@ def _tip(shorthand: str, format: str | None = None) -> alt.Tooltip:  # noqa: A00
     return alt.Tooltip(shorthand, title=title, format=format) if format else alt.Tooltip(shorthand, title=title)
 
 
+def _step_x() -> alt.X:
+    """The step axis: from 0, whole-number ticks, so a chart with one point so far (a step of 20) shows
+    0…20 rather than a lone "20.000000" tick on a zero-width domain."""
+    return alt.X("step:Q", title=_("step"), scale=alt.Scale(domainMin=0),
+                 axis=alt.Axis(format="d", tickMinStep=1))
+
+
 def metric_name(metric: str) -> str:
     """A metric's name on a chart, in the current language (its id where it has none)."""
     return _(METRIC_NAMES[metric]) if metric in METRIC_NAMES else metric
@@ -106,7 +113,7 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
                         legend=metric_legend(metrics) if color == "metric" else alt.Undefined)
     dashed = overlay or color != "metric"
     lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
-        x=alt.X("step:Q", title=_("step")),
+        x=_step_x(),
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=hue,
         strokeDash=alt.StrokeDash("metric:N", title=None, legend=metric_legend(metrics)) if dashed else alt.Undefined,
@@ -129,7 +136,7 @@ def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
     ).transform_calculate(
         step_end="isValid(datum.next_step) ? datum.next_step : datum.step + 1"
     ).mark_rect().encode(
-        x=alt.X("step:Q", title=_("step")), x2="step_end:Q",
+        x=_step_x(), x2="step_end:Q",
         y=alt.Y("layer:O", title=_("layer (1 = input side)"), sort="descending"),
         color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis")),
         tooltip=[_tip("step:Q"), _tip("layer:O"), _tip("value:Q", format=".3g")],
@@ -222,7 +229,7 @@ def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: l
     `zero` keeps zero on the axis (for a claim about closeness to zero)."""
     scale = alt.Scale(domain=domain) if domain else alt.Scale(zero=zero)
     return alt.Chart(df).transform_filter(alt.datum.metric == metric).mark_line().encode(
-        x=alt.X("step:Q", title=_("step")),
+        x=_step_x(),
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=alt.Color("layer:O", title=_("layer"), scale=alt.Scale(scheme="viridis")),
         tooltip=[_tip("run:N"), _tip("layer:O"), _tip("step:Q"), _tip("value:Q", format=".3f")],
@@ -247,7 +254,7 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     ).transform_pivot("metric", value="value", groupby=["run", "step"])
     color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"))
     band = base.mark_area(opacity=0.25).encode(
-        x=alt.X("step:Q", title=_("step")), y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q",
+        x=_step_x(), y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q",
         color=color)
     median = base.mark_line().encode(
         x="step:Q", y="preact_p50:Q", color=color,
@@ -328,7 +335,7 @@ def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None
     base = alt.Chart(df).transform_filter(alt.datum.metric == metric)
     color = alt.Color("variant:N", title=None, scale=alt.Scale(scheme="tableau10"))
     seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
-        x=alt.X("step:Q", title=_("step")), y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(zero=False)),
+        x=_step_x(), y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(zero=False)),
         color=color, detail="run:N")
     stats = base.transform_aggregate(mean="mean(value)", sd="stdev(value)", groupby=["variant", "step"]
                                      ).transform_calculate(lo="datum.mean - (isValid(datum.sd) ? datum.sd : 0)",
