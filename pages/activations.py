@@ -9,23 +9,26 @@ nav.ensure_entrypoint("pages/activations.py")  # first: a fresh server's deep li
 
 from core import gallery  # noqa: E402
 from core.experiments import activations  # noqa: E402
+from core.nets import BOUNDED  # noqa: E402
 from ui import charts, controls, lesson, nav  # noqa: E402
 from ui.page import run_section  # noqa: E402
 from ui.results import ChartSpec  # noqa: E402
 
 EXP = activations.EXPERIMENT
+DEAD = ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer"), _("dead fraction"),
+                                             [0, 1]), ("dead_fraction",))
+SATURATED = ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", _("Saturated units per layer"),
+                                                  _("saturated fraction"), [0, 1]), ("saturated_fraction",))
 CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
                                        _("cross-entropy"), color="run"), ("loss", "val_loss", "diverged")),
     ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
                                              color="run"), ("val_accuracy", "diverged")),
-    ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer"), _("dead fraction"), [0, 1]),
-              ("dead_fraction",)),
+    DEAD,
     ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (bias shift)"),
                                           _("mean activation"), zero=True), ("act_mean",)),
     ChartSpec(lambda df: charts.per_layer(df, "act_std", _("Activation std per layer"), _("std")), ("act_std",)),
-    ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", _("Saturated units per layer"),
-                                          _("saturated fraction"), [0, 1]), ("saturated_fraction",)),
+    SATURATED,
     ChartSpec(lambda df: charts.bars(df.rename(columns={"value": "seconds"}), "seconds", "run",
                                      _("Wall time per activation"), _("seconds")), ("wall_seconds",)),
 ]
@@ -55,4 +58,13 @@ st.header(_("Train them side by side"))
 lesson.show(EXP.name, "compare")
 cfg = controls.config_controls(EXP)
 lesson.show(EXP.name, "charts")
-run_section(EXP, cfg, lambda _cfg: CHARTS, help=_("Train one network per activation, step by step."))
+
+
+def charts_for(cfg) -> list[ChartSpec]:
+    """No empty chart: dead units only where a ReLU-like activation trains, saturated ones only where a
+    bounded one (sigmoid, tanh) does; the probes record each for those alone."""
+    bounded = [a in BOUNDED for a in cfg.activations]
+    return [c for c in CHARTS if (c is not DEAD or not all(bounded)) and (c is not SATURATED or any(bounded))]
+
+
+run_section(EXP, cfg, charts_for, help=_("Train one network per activation, step by step."))

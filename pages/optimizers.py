@@ -130,17 +130,22 @@ NET_CHARTS = [
                                              color="run", log=True), ("loss", "val_loss", "diverged")),
     ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
                                              color="run"), ("val_accuracy", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate"), color="run"),
-                    ("lr",)),
-    ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged")),
 ]
+LR_CHART = ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate"),
+                                                    color="run"), ("lr",))
+SWEEP_CHART = ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged"))
+
+
+def net_charts(cfg) -> list[ChartSpec]:
+    """No empty or flat chart: the learning rate only when a schedule moves it, the sweep only in fair mode."""
+    return [*NET_CHARTS, *([LR_CHART] if cfg.schedule != "constant" else []), *([SWEEP_CHART] if cfg.fair else [])]
 RANGE_CHARTS = [ChartSpec(charts.loss_vs_lr, ("loss", "lr"))]
 SHARED = [f.name for f in specs(O.Network)]  # the LR range test trains the network tab's MLP
 
 with net_tab:
     lesson.show(LESSON.name, "net")
     ncfg = controls.config_controls(NET, ns=LESSON.namespace(NET))
-    result = run_section(NET, ncfg, lambda _cfg: NET_CHARTS,
+    result = run_section(NET, ncfg, net_charts,
                          help=_("Train the MLP once per optimizer (after the sweep, in fair mode)."))
     if result is not None:
         chosen = [(r.run, r.value) for r in result.records if r.metric == "chosen_lr"]

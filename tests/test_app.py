@@ -284,3 +284,26 @@ def test_a_bad_lang_parameter_is_said_and_ignored():
     assert at.title[0].value == "Deep-Net Training Lab"
     said = [w.value.replace("\\", "") for w in at.warning]  # plain text: markdown characters escaped
     assert any("lang=" in w and "<b>xx</b>" in w and "en, ko" in w for w in said), said
+
+
+def _chart_titles(at) -> str:
+    return " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
+
+
+@pytest.mark.parametrize(("activations", "shown", "hidden"), [
+    ("relu,selu", "Dead units per layer", "Saturated units per layer"),
+    ("sigmoid,tanh", "Saturated units per layer", "Dead units per layer")])
+def test_no_empty_chart_for_the_activations_trained(activations, shown, hidden):
+    """Dead units are probed for ReLU-like activations only, saturation for bounded ones only."""
+    at = _open(EXPERIMENTS["activations"], {"activations": activations, "steps": "5", "depth": "2"})
+    at.button(key="activations.train").click().run()
+    assert not at.exception
+    titles = _chart_titles(at)
+    assert shown in titles and hidden not in titles
+
+
+def test_no_flat_or_empty_chart_on_the_network_tab():
+    at = _open(EXPERIMENTS["optimizers-net"], {"steps": "5", "optimizers": "sgd,adam"})
+    at.button(key="optimizers-net.train").click().run()
+    titles = _chart_titles(at)
+    assert "Validation accuracy" in titles and "Fair mode" not in titles and '"Learning rate"' not in titles
