@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import gc
+import importlib
 import logging
 import threading
 import time
@@ -83,6 +84,12 @@ def start_up(background: bool = True) -> int:
         limit_arenas()
         threads = configure_threads(MAX_CONCURRENT_RUNS)
         if background:
+            # The warm-up imports scikit-learn while this thread goes on to import altair; both import
+            # narwhals, whose package imports itself circularly, and two threads in it at once end in
+            # Python's _DeadlockError. Import it here first (tens of milliseconds).
+            with contextlib.suppress(ImportError):
+                importlib.import_module("narwhals.stable.v1")
+                importlib.import_module("narwhals.stable.v2")
             threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         else:
             _warm_up()
