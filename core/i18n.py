@@ -85,9 +85,3 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for the marker)
 def placeholders(message: str) -> set[str]:
     """The `{name}` fields of a template, which its translation must keep."""
     return set(PLACEHOLDER.findall(message))
-
-
-def missing(lang: str, messages: list[str]) -> list[str]:
-    """The messages that `lang`'s catalog does not translate."""
-    found = catalog(lang)
-    return [m for m in messages if m not in found]
