@@ -185,3 +185,22 @@ def test_home_and_runs_in_korean(browser, server, path):
         assert page.locator("[data-testid='stException']").count() == 0
     finally:
         page.close()
+
+
+def test_a_fresh_servers_first_visitor_gets_the_links_language(browser, tmp_path):
+    """On a fresh server Streamlit runs a deep link's page before lab.py, which then sees no query:
+    the language comes from the link the page kept aside (it used to fall back to English)."""
+    from tests.conftest import _free_port, _serve
+
+    with open(tmp_path / "server.log", "w") as log:
+        serving = _serve(_free_port(), log)
+        url = next(serving)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        try:
+            page.goto(f"{url}/vanishing?lang=ko&steps=40")
+            page.get_by_role("heading", name="그래디언트 소실과 폭주").wait_for(timeout=90_000)
+            page.wait_for_function("() => location.search.includes('lang=ko')", timeout=30_000)
+            assert "steps=40" in page.url
+        finally:
+            page.close()
+            next(serving, None)

@@ -12,6 +12,7 @@ import streamlit as st
 from core.config import shown
 from core.i18n import DEFAULT, LANGUAGES, _, set_language
 
+from .nav import DEEP_LINK
 from .safe import plain
 
 STATE = "lang"  # session state: the session's language
@@ -35,6 +36,8 @@ def _picked() -> None:
 def choose() -> str:
     """The session's language, with the sidebar's switch, set for this script run and kept in the URL."""
     url = st.query_params.get(PARAM)
+    if url is None:  # a fresh server's deep link reaches lab.py without its query (ui.nav keeps it aside)
+        url = (st.session_state.get(DEEP_LINK) or (None, {}))[1].get(PARAM)
     if STATE not in st.session_state:  # a session's first run: the link, else the browser
         st.session_state[STATE] = url if url in LANGUAGES else _browser()
         if url is not None and url not in LANGUAGES:
