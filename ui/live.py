@@ -86,7 +86,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
         last_draw, next_frame = started - REDRAW_SECONDS, 0  # the first complete step is drawn at once
-        last_run = ""
+        last_run, last_step = "", 0
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
             for r in experiment.run(cfg):
@@ -101,13 +101,13 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                                 minutes=MAX_RUN_SECONDS / 60)
                             break
                         bar.progress(min(1.0, done / total),
-                                     text=progress_text(last_run, buffers.step, done, total, now - started))
+                                     text=progress_text(last_run, last_step, done, total, now - started))
                         draw(placeholders, charts, buffers, experiment)
                         last_draw, next_frame = time.perf_counter(), done + frame_steps
                         if pace:
                             time.sleep(pace)
                 if r.metric == "loss":
-                    done, last_run = done + 1, r.run
+                    done, last_run, last_step = done + 1, r.run, r.step
                 result.records.append(r)
                 buffers.add(r)
             else:
