@@ -36,15 +36,19 @@ def language() -> str:
     return _language.get()
 
 
+def _known(lang: str) -> str:
+    return lang if lang in LANGUAGES else DEFAULT
+
+
 def set_language(lang: str) -> None:
     """Set the language for the rest of this context (a page's script run); unknown codes are English."""
-    _language.set(lang if lang in LANGUAGES else DEFAULT)
+    _language.set(_known(lang))
 
 
 @contextlib.contextmanager
 def using(lang: str) -> Iterator[None]:
     """Work in `lang` inside the block."""
-    token = _language.set(lang if lang in LANGUAGES else DEFAULT)
+    token = _language.set(_known(lang))
     try:
         yield
     finally:

@@ -75,8 +75,9 @@ def po_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / "messages.po"
 
 
-def update(lang: str) -> list[str]:
-    """Rewrite `lang`'s catalog with the current messages, keeping its translations; return what it lacks."""
+def update(lang: str, current: dict[str, list[str]] | None = None) -> list[str]:
+    """Rewrite `lang`'s catalog with `current` messages (default: extracted now), keeping its translations;
+    return what it lacks."""
     path = po_path(lang)
     old = {}
     if path.is_file():
@@ -88,7 +89,7 @@ def update(lang: str) -> list[str]:
                                  "# Terms: the study group's glossary (shared/glossary-ko.md).",
                   last_translator="Deep-Net Training Lab team", language_team=f"{LANGUAGES[lang]} study group")
     lacking = []
-    for msg, where in messages().items():
+    for msg, where in (current if current is not None else messages()).items():
         kept = old.get(msg)
         string = kept.string if kept is not None else ""
         locations = [(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1])) if ":" in w else (w, 0) for w in where]
@@ -103,9 +104,10 @@ def update(lang: str) -> list[str]:
 
 
 if __name__ == "__main__":  # pragma: no cover - a translator's tool
+    found = messages()
     for code in LANGUAGES:
         if code != DEFAULT:
-            gaps = update(code)
-            print(f"{code}: {len(messages())} messages, {len(gaps)} untranslated", file=sys.stderr)
+            gaps = update(code, found)
+            print(f"{code}: {len(found)} messages, {len(gaps)} untranslated", file=sys.stderr)
             for gap in gaps:
                 print(gap)

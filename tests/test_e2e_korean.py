@@ -13,6 +13,7 @@ import pytest
 from core import config
 from core.experiments import LESSONS, experiments, lesson_of
 from core.messages import config_classes
+from ui.charts import FONT
 
 pytestmark = pytest.mark.browser
 
@@ -93,7 +94,7 @@ def visible_text(page, selector: str) -> str:
 def _no_tofu(page) -> dict:
     """Render Hangul in the page's own font and in the charts' font stack on a canvas: two different
     syllables must give different pixels (missing glyphs all draw the same empty box)."""
-    return page.evaluate("""() => {
+    return page.evaluate("""(chart) => {
         const draw = (font, ch) => {
             const c = document.createElement('canvas'); c.width = 64; c.height = 64;
             const ctx = c.getContext('2d'); ctx.font = '40px ' + font; ctx.fillText(ch, 4, 48);
@@ -101,13 +102,12 @@ def _no_tofu(page) -> dict:
         };
         const page = getComputedStyle(document.querySelector('[data-testid=stMain] h1')).fontFamily;
         const spec = document.querySelector('[data-testid=stVegaLiteChart]');
-        const chart = '"Source Sans", "Source Sans Pro", "Noto Sans CJK KR", "Noto Sans KR", sans-serif';
         const hangul = f => new Set(['가', '훈', '련', '힣'].map(ch => draw(f, ch))).size;
         const notdef = f => draw(f, '\\u{10FFFD}');
         return {page: hangul(page), chart: hangul(chart),
                 page_is_box: draw(page, '훈') === notdef(page), chart_is_box: draw(chart, '훈') === notdef(chart),
                 charts: spec !== null};
-    }""")
+    }""", FONT)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.name)

@@ -23,6 +23,7 @@ METRIC_NAMES = {
     "saturated_fraction": N_("saturated"), "dead_fraction": N_("dead"), "inactive_fraction": N_("inactive"),
     "act_mean": N_("mean activation"), "act_std": N_("activation std"), "lr": N_("learning rate"),
     "running_mean_err": N_("running mean error"), "running_var_err": N_("running variance error"),
+    "step length": N_("step length"),  # the optimizers page's distance moved per step
 }
 FIRST, LATEST = "first probe", "latest"  # the `when` values of the first/latest charts
 MODES = (N_("eval (running stats)"), N_("train (batch stats)"))  # mode_gap's `mode` values (core.experiments.batchnorm)
