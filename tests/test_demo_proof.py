@@ -462,6 +462,29 @@ def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
     assert calls == ["warm-up", "serving"]
 
 
+def test_the_server_turns_the_pages_folder_mode_off_before_its_first_session(monkeypatch):
+    """A pages/ folder beside lab.py: Streamlit would send a fresh server's first visitor a navigation of
+    raw file names until lab.py's st.navigation runs (CI saw it for five polls). The lifespan turns it off."""
+    import asyncio
+
+    from streamlit.runtime.pages_manager import PagesManager
+
+    from ui.server import lifespan
+
+    _fresh_start_up(monkeypatch, lambda: None)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+
+    async def serve():
+        async with lifespan(None):
+            PagesManager(str(ROOT / "lab.py"))  # a session of a fresh server: pages/ is beside lab.py
+            assert PagesManager.uses_pages_directory is False
+
+    asyncio.run(serve())
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    PagesManager(str(ROOT / "lab.py"))  # without the lifespan Streamlit does take pages/ as its folder mode
+    assert PagesManager.uses_pages_directory is True
+
+
 def test_a_failed_warm_up_still_serves(monkeypatch):
     import asyncio
 
