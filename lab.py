@@ -17,6 +17,7 @@ st.set_page_config(page_title=_("Deep-Net Training Lab"))
 first_paint()  # before torch is imported: a fresh server shows no file-name navigation meanwhile
 
 from core.device import describe  # noqa: E402 — imports torch (seconds on a cold server)
+from ui import display  # noqa: E402 — altair
 from ui.admission import start_up  # noqa: E402
 from ui.errors import guarded  # noqa: E402
 
@@ -26,6 +27,7 @@ start_up()
 page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title=_("Home"), default=True), *lesson_pages(),
                       st.Page(str(ROOT / "pages" / "runs.py"), title=_("Runs"), url_path="runs")])
 resume_deep_link()
+display.controls()  # log loss axes and smoothing, for every page's curves
 st.sidebar.caption(_("Device: {device}. Runs pick CUDA only when they are big enough to gain from it.").format(
     device=describe()))
 guarded(page.run)

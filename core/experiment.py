@@ -73,6 +73,8 @@ class Experiment:
     # work(cfg): the training steps a run takes, summed over every network it trains (all phases, seeds and
     # sweeps): the number of `loss` records it yields, and the progress bar's total
     work: Callable[[Any], int] = lambda cfg: cfg.steps
+    # steps(cfg): the last step a network of the run reaches, where its charts' step axes end
+    steps: Callable[[Any], int] = lambda cfg: cfg.steps
     check: Callable[[Any], None] | None = None  # checks that need the data (raise ConfigError)
     smoke: Mapping[str, Any] = field(default_factory=dict)  # overrides for a run of seconds (tests)
     timing_metrics: tuple[str, ...] = ()  # metrics measured in seconds: equal runs differ only here

@@ -21,9 +21,9 @@ SATURATED = ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", _("S
                                                   _("saturated fraction"), [0, 1]), ("saturated_fraction",))
 CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                       _("cross-entropy"), color="run"), ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
-                                             color="run"), ("val_accuracy", "diverged")),
+                                       _("cross-entropy")), ("loss", "val_loss", "diverged")),
+    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
+                    ("val_accuracy", "diverged")),
     DEAD,
     ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (bias shift)"),
                                           _("mean activation"), zero=True), ("act_mean",)),

@@ -18,10 +18,10 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     """The lesson's charts for a run of `cfg` (its last hidden layer is the run's own depth)."""
     last = cfg.depth
     return [
-        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
-                                                 color="run"), ("val_accuracy", "diverged")),
+        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
+                        ("val_accuracy", "diverged")),
         ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                           _("cross-entropy"), color="run"), ("loss", "val_loss", "diverged")),
+                                           _("cross-entropy")), ("loss", "val_loss", "diverged")),
         ChartSpec(lambda df: charts.band_over_time(
             df, last, _("Layer {layer} (last hidden): input percentiles 15/50/85").format(layer=last)),
                   ("preact_p15", "preact_p50", "preact_p85")),

@@ -66,9 +66,9 @@ def _set_start() -> None:
 
 SURFACE_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df, ("loss",), _("Loss against step (symmetric log)"), _("loss"),
-                                             color="run", symlog=True), ("loss", "diverged")),
+                                             symlog=True), ("loss", "diverged")),
     ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",),
-                                       _("Effective step: distance moved per step"), _("distance"), color="run",
+                                       _("Effective step: distance moved per step"), _("distance"),
                                        log=True), ("x", "y")),
 ]
 
@@ -78,9 +78,10 @@ with surfaces_tab:
     claims.what_to_look_for(LESSON.name, SURF)
     speed_control()
     speed = {_(SPEED_NAMES[k]): k for k in SPEEDS}.get(st.session_state.get(speed_key()), "normal")
+    view = None
     if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
                  help=_("Run every optimizer from the start point and animate their paths.")):
-        train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],
+        view = train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],
                    pace=SPEEDS[speed])
     if cfg is not None:
         result = st.session_state.get(SURF.name)
@@ -90,7 +91,7 @@ with surfaces_tab:
         st.caption(_("Click the map to start from that point; red diamonds mark the known minima."))
         st.altair_chart(surface_map(cfg, paths), key=f"{SURF.name}.map", on_select=_set_start,
                         selection_mode="start", width="content")
-    shown = show_result(SURF, lambda _cfg: SURFACE_CHARTS)
+    shown = show_result(SURF, lambda _cfg: SURFACE_CHARTS, view=view)  # the animation's place: emptied
     if shown is not None and shown.records:
         final = _paths(to_frame(shown.records)).sort_values("step").groupby("run").tail(1)
         diverged = {r.run for r in shown.records if r.metric == "diverged"}
@@ -126,13 +127,13 @@ def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 NET_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(_final(df), ("loss", "val_loss"),
-                                             _("Loss (solid: train, dashed: validation)"), _("cross-entropy (log)"),
-                                             color="run", log=True), ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), _("Validation accuracy"), _("accuracy"),
-                                             color="run"), ("val_accuracy", "diverged")),
+                                             _("Loss (solid: train, dashed: validation)"), _("cross-entropy")),
+                    ("loss", "val_loss", "diverged")),
+    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
+                    ("val_accuracy", "diverged")),
 ]
-LR_CHART = ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate"),
-                                                    color="run"), ("lr",))
+LR_CHART = ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate")),
+                           ("lr",))
 SWEEP_CHART = ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged"))
 
 

@@ -18,13 +18,13 @@ LESSON = T.LESSON
 CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df[df["variant"] == T.MODEL_A], ("loss", "val_accuracy"),
                                        _("Model A: pretraining on the source classes"), _("value")),
-              ("loss", "val_accuracy")),
-    ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A]), ("val_accuracy",)),
+              ("loss", "val_accuracy"), steps=lambda cfg: cfg.pretrain_steps),
+    ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A]), ("val_accuracy",), steps=T.b_steps),
     ChartSpec(lambda df: charts.seed_bands(df[df["variant"] != T.MODEL_A], "loss", _("Task B training loss")),
-              ("loss",)),
+              ("loss",), steps=T.b_steps),
 ]
 CNN_CHARTS = [ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss", "val_accuracy"),
-                                                _("CNN: loss and validation accuracy"), _("value"), color="metric"),
+                                                _("CNN: loss and validation accuracy"), _("value")),
                         ("loss", "val_loss", "val_accuracy", "diverged"))]
 
 st.title(_("Transfer learning"))

@@ -14,9 +14,11 @@ from ui.results import ChartSpec  # noqa: E402
 
 EXP = vanishing.EXPERIMENT
 CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss"), _("cross-entropy")),
+    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
+                                             _("cross-entropy")),
               ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"), _("Accuracy"), _("accuracy")),
+    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"),
+                                             _("Accuracy (solid: train, dashed: validation)"), _("accuracy")),
               ("accuracy", "val_accuracy", "diverged")),
     ChartSpec(charts.heatmap, ("grad_norm",)),
     ChartSpec(charts.profile, ("grad_norm",)),

@@ -100,3 +100,96 @@ def test_a_step_axis_starts_at_zero_with_whole_number_ticks():
     spec = charts.curves(df, ("val_accuracy",), "t", "y").to_dict()
     x = spec["layer"][0]["encoding"]["x"]
     assert x["scale"]["domainMin"] == 0 and x["axis"]["format"] == "d"
+
+
+def test_every_registered_entity_has_its_own_colour_and_none_is_red():
+    """The palette is keyed by entity: each optimizer, activation, init, transfer variant and BN placement."""
+    from core.experiments import batchnorm, transfer
+    from core.nets import ACTIVATIONS, INITS
+    from core.optim import OPTIMIZERS
+
+    families = {"optimizer": list(OPTIMIZERS), "activation": list(ACTIVATIONS), "init": list(INITS),
+                "variant": [*transfer.VARIANTS, transfer.MODEL_A], "mode": list(transfer.CnnConfig.__dataclass_fields__[
+                    "mode"].metadata["choices"])}
+    for family, names in families.items():
+        colours = [charts.entity_colour(family, n) for n in names]
+        assert None not in colours, (family, names, colours)
+        assert len(set(colours)) == len(colours), family
+    bn = [charts.entity_colour("variant", v) for v in batchnorm.VARIANTS]
+    assert None not in bn and len(set(bn)) == len(bn)
+    assert "#d62728" not in charts.PALETTE  # red marks divergence and the minima only
+
+
+def _colours_of(chart) -> dict:
+    enc = chart.to_dict()
+    views = _layers(enc) if "layer" in enc else [enc]
+    scale = next(v["encoding"]["color"]["scale"] for v in views if "color" in v.get("encoding", {}))
+    return dict(zip(scale["domain"], scale["range"], strict=True))
+
+
+def _runs_frame(runs, field="optimizer"):
+    rows = [(r, s, m, None, 1.0 / s) for r in runs for s in (1, 2, 3) for m in ("loss", "val_loss")]
+    df = pd.DataFrame(rows, columns=["run", "step", "metric", "layer", "value"])
+    df[field] = df["run"].str.split("@").str[0]
+    return df
+
+
+def test_the_same_optimizer_has_the_same_colour_in_two_different_runs_and_charts():
+    one = _colours_of(charts.curves(_runs_frame(["adam", "sgd", "nadam"]), ("loss", "val_loss"), "", ""))
+    two = _colours_of(charts.curves(_runs_frame(["rmsprop", "adam"]), ("loss",), "", ""))
+    three = _colours_of(charts.fractions(_runs_frame(["adam", "momentum"])))
+    assert one["adam"] == two["adam"] == three["adam"] == charts.entity_colour("optimizer", "adam")
+    assert len(set(one.values())) == 3
+    assert list(one) == ["sgd", "adam", "nadam"]  # the legend in the registry's order, not alphabetical
+
+
+def test_runs_sharing_an_entity_still_get_distinct_colours():
+    """Vanishing runs `sigmoid-normal` and `sigmoid-xavier_uniform` differ by init: they are coloured by init."""
+    df = _runs_frame(["sigmoid-normal", "sigmoid-he_normal"], "activation")
+    df["activation"] = "sigmoid"
+    df["init"] = df["run"].str.split("-").str[1]
+    colours = _colours_of(charts.curves(df, ("loss",), "", ""))
+    assert colours == {"sigmoid-normal": charts.entity_colour("init", "normal"),
+                       "sigmoid-he_normal": charts.entity_colour("init", "he_normal")}
+
+
+def test_train_and_validation_differ_by_dash_not_colour():
+    d = charts.curves(_runs_frame(["adam"]), ("loss", "val_loss"), "", "").to_dict()
+    line = _layers(d)[0]["encoding"]
+    assert line["color"]["field"] == "run" and line["strokeDash"]["field"] == "metric"
+    assert line["strokeDash"]["scale"]["domain"] == ["loss", "val_loss"]  # solid first: train
+
+
+def test_smoothing_is_tensorboards_debiased_ema_per_run_and_leaves_evaluations_raw():
+    df = _runs_frame(["adam", "sgd"])
+    df["value"] = [float(v) for v in range(len(df))]
+    out = charts.smooth(df, 0.6)
+    for run in ("adam", "sgd"):
+        raw = df[(df.run == run) & (df.metric == "loss")].sort_values("step")["value"].tolist()
+        last, expected = 0.0, []
+        for i, x in enumerate(raw, start=1):  # TensorBoard's loop, written out
+            last = 0.6 * last + 0.4 * x
+            expected.append(last / (1 - 0.6 ** i))
+        got = out[(out.run == run) & (out.metric == "loss")].sort_values("step")["value"].tolist()
+        assert got == pytest.approx(expected)
+    assert out[out.metric == "val_loss"]["value"].tolist() == df[df.metric == "val_loss"]["value"].tolist()
+    assert charts.smooth(df, 0.0) is df
+
+
+def test_the_display_choice_sets_a_log_loss_axis_but_leaves_accuracy_linear():
+    df = _runs_frame(["adam"])
+    with charts.display(log_loss=True):
+        loss = _layers(charts.curves(df, ("loss", "val_loss"), "", "").to_dict())[0]["encoding"]["y"]["scale"]
+        acc = _layers(charts.curves(df, ("accuracy",), "", "").to_dict())[0]["encoding"]["y"]["scale"]
+    plain = _layers(charts.curves(df, ("loss", "val_loss"), "", "").to_dict())[0]["encoding"]["y"]["scale"]
+    assert loss == {"type": "log"} and acc.get("type") is None and plain.get("type") is None
+
+
+def test_a_step_axis_spans_the_planned_steps_from_the_first_redraw():
+    with charts.step_axis(1500):
+        early = charts.curves(_frame(6), ("loss",), "", "").to_dict()
+        late = charts.curves(_frame(40), ("loss",), "", "").to_dict()
+    assert _layers(early)[0]["encoding"]["x"]["scale"] == {"domain": [0, 1500], "nice": False}
+    for d in (early, late):
+        d.pop("datasets"), d.pop("data")
+    assert early == late

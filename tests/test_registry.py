@@ -185,10 +185,13 @@ def test_work_counts_every_training_step_of_every_network(name, changes):
     cfg = exp.configure(None, **changes)
     records = list(exp.run(cfg))
     steps = sum(1 for r in records if r.metric == "loss")  # one loss record per network per step
+    last = max(r.step for r in records if r.metric == "loss")
     if any(r.metric == "diverged" for r in records):
         assert steps <= exp.work(cfg)  # a diverged network stops early
+        assert last <= exp.steps(cfg)
     else:
         assert steps == exp.work(cfg)
+        assert last == exp.steps(cfg)  # where the charts' step axes end, fixed from the first redraw
 
 
 def test_the_bar_names_the_network_and_counts_all_of_them():

@@ -6,7 +6,10 @@ to the next and only the data changes: the browser updates the view rather than 
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 import altair as alt
 import pandas as pd
@@ -38,6 +41,82 @@ def _theme() -> alt.theme.ThemeConfig:
     return alt.theme.ThemeConfig(config={"font": FONT})
 
 
+# One colour per thing, on every chart and every page: each optimizer, activation, initialisation,
+# transfer variant and BN placement has its own, whatever else a chart shows. No red in it: red
+# marks divergence and the known minima. Families never share a chart, so each starts at the first.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f", "#e7ba52", "#393b79", "#006d5b")
+FAMILIES = {
+    "optimizer": ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax"),
+    "activation": ("sigmoid", "tanh", "relu", "leaky_relu", "rrelu", "elu", "selu", "gelu", "silu", "mish",
+                   "softplus"),
+    "variant": ("scratch", "frozen", "unfreeze", "finetune", "model_a", "no_bn", "bn_before", "bn_after"),
+    "init": ("standard", "normal", "normal_small", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
+             "lecun_normal", "orthogonal", "zeros"),
+    "mode": ("scratch", "frozen", "finetune"),
+}
+_BN = ("no_bn", "bn_before", "bn_after")  # BN placements: a family of their own within `variant`
+ENTITY_FIELDS = tuple(FAMILIES)  # a run's entity: the first of its fields (RunNames.annotate's columns) that varies
+
+
+def entity_colour(family: str, value: str) -> str | None:
+    """The fixed colour of one entity (None for a value its family does not list)."""
+    names = _BN if family == "variant" and value in _BN else FAMILIES.get(family, ())
+    return PALETTE[names.index(value) % len(PALETTE)] if value in names else None
+
+
+def _runs(df: pd.DataFrame) -> list[str]:
+    """The chart's run names in order of appearance (experiment-wide note rows, run "", aside)."""
+    return [r for r in dict.fromkeys(df["run"].astype(str)) if r] if "run" in df.columns and len(df) else []
+
+
+def _run_entities(df: pd.DataFrame) -> tuple[str | None, dict[str, str]]:
+    """Which field names what each run is, and each run's value of it: the first entity field that
+    differs between the chart's runs (a lone run: the first it has); runs without one map to nothing."""
+    firsts = df.drop_duplicates("run") if "run" in df.columns else df.iloc[:0]
+    runs, best = _runs(firsts), None
+    for f in ENTITY_FIELDS:
+        if f not in firsts.columns:
+            continue
+        values = dict(zip(firsts["run"].astype(str), firsts[f], strict=True))
+        named = {r: values[r] for r in runs if isinstance(values.get(r), str)}
+        if not named:
+            continue
+        if best is None:
+            best = (f, named)
+        if len(set(named.values())) > 1:
+            return f, named
+    if best is None:  # no entity column (a frame pivoted by the page): run names that are entities themselves
+        family = next((f for f, names in FAMILIES.items() if runs and set(runs) <= set(names)), None)
+        return (family, {r: r for r in runs}) if family else (None, {})
+    return best
+
+
+def colour_scale(values, family: str | None = None, entities: dict | None = None) -> alt.Scale:
+    """An explicit colour scale over `values`: each value's entity colour where it has one (`family`
+    names the values' family, or `entities` maps each to a family value), the next unused palette
+    colour otherwise, never one colour twice. Ordered as its family lists them, so the legend is too."""
+    values = list(dict.fromkeys(str(v) for v in values))
+    entities = entities if entities is not None else {v: v for v in values}
+    names = FAMILIES.get(family, ())
+    rank = {v: (names.index(entities[v]) if entities.get(v) in names else len(names), i) for i, v in enumerate(values)}
+    values.sort(key=rank.get)
+    colours, used = [], set()
+    for v in values:
+        c = entity_colour(family, entities.get(v)) if family and entities.get(v) is not None else None
+        if c is None or c in used:
+            c = next((p for p in PALETTE if p not in used), PALETTE[len(used) % len(PALETTE)])
+        colours.append(c)
+        used.add(c)
+    return alt.Scale(domain=values, range=colours)
+
+
+def run_colours(df: pd.DataFrame) -> alt.Scale:
+    """The colour scale of a chart's `run` field: each run in its entity's colour."""
+    family, entities = _run_entities(df)
+    return colour_scale(_runs(df), family, entities)
+
+
 # What a tooltip calls each field of the charts' data.
 TIPS = {"run": N_("run"), "metric": N_("metric"), "step": N_("step"), "value": N_("value"), "layer": N_("layer"),
         "when": N_("when"), "source": N_("source"), "loss": N_("loss"), "lr": N_("learning rate"),
@@ -54,11 +133,55 @@ def _tip(shorthand: str, format: str | None = None) -> alt.Tooltip:  # noqa: A00
     return alt.Tooltip(shorthand, title=title, format=format) if format else alt.Tooltip(shorthand, title=title)
 
 
+_steps: ContextVar[int | None] = ContextVar("steps", default=None)
+LOSSES = ("loss", "val_loss")  # what the log-scale choice applies to
+DENSE = ("loss", "accuracy")  # per-step series, which smoothing applies to (evaluations are sparse already)
+_display: ContextVar[tuple[bool, float]] = ContextVar("display", default=(False, 0.0))
+
+
+@contextlib.contextmanager
+def display(log_loss: bool = False, smoothing: float = 0.0) -> Iterator[None]:
+    """Curves built inside draw loss on a log axis (`log_loss`) and per-step series smoothed with
+    TensorBoard's debiased exponential moving average of weight `smoothing` (0 = raw)."""
+    token = _display.set((bool(log_loss), float(smoothing)))
+    try:
+        yield
+    finally:
+        _display.reset(token)
+
+
+def smooth(df: pd.DataFrame, weight: float) -> pd.DataFrame:
+    """Per-step series (DENSE) replaced by their debiased EMA, per run (and per overlaid series):
+    s_t = (w·m_{t−1} + (1−w)·x_t) / (1 − w^t), as TensorBoard's smoothing slider; others as they are."""
+    if weight <= 0 or not len(df):
+        return df
+    dense = df["metric"].isin(DENSE)
+    keys = [c for c in ("series", "run", "metric") if c in df.columns]
+    part = df[dense].sort_values("step")
+    values = part.groupby(keys, observed=True, sort=False)["value"].transform(
+        lambda v: v.ewm(alpha=1 - weight, adjust=True).mean())
+    out = df.copy()
+    out.loc[values.index, "value"] = values.astype(out["value"].dtype)
+    return out
+
+
+@contextlib.contextmanager
+def step_axis(steps: int | None) -> Iterator[None]:
+    """Charts built inside span 0…`steps` on their step axis (a run's planned length), so a live chart's
+    x axis is the same from its first redraw to its last; None: from 0 to the data's last step."""
+    token = _steps.set(steps)
+    try:
+        yield
+    finally:
+        _steps.reset(token)
+
+
 def _step_x() -> alt.X:
-    """The step axis: from 0, whole-number ticks, so a chart with one point so far (a step of 20) shows
-    0…20 rather than a lone "20.000000" tick on a zero-width domain."""
-    return alt.X("step:Q", title=_("step"), scale=alt.Scale(domainMin=0),
-                 axis=alt.Axis(format="d", tickMinStep=1))
+    """The step axis: from 0 to the run's planned steps (step_axis), else to the data's end; whole-number
+    ticks, so a chart with one point so far shows 0…20 rather than a lone "20.000000" tick."""
+    steps = _steps.get()
+    scale = alt.Scale(domain=[0, steps], nice=False) if steps else alt.Scale(domainMin=0)
+    return alt.X("step:Q", title=_("step"), scale=scale, axis=alt.Axis(format="d", tickMinStep=1))
 
 
 def metric_name(metric: str) -> str:
@@ -79,8 +202,10 @@ def metric_legend(metrics, **kwargs) -> alt.Legend:
     return alt.Legend(labelExpr=_labels({m: metric_name(m) for m in metrics}), **kwargs)
 
 
-def _when_legend() -> alt.Legend:
-    return alt.Legend(labelExpr=_labels({FIRST: _("first probe"), LATEST: _("latest")}))
+def _when_dash() -> alt.StrokeDash:
+    """Latest probe solid, first probe dashed (colour stays the run's)."""
+    return alt.StrokeDash("when:N", title=None, sort=[LATEST, FIRST], scale=alt.Scale(domain=[LATEST, FIRST]),
+                          legend=alt.Legend(labelExpr=_labels({FIRST: _("first probe"), LATEST: _("latest")})))
 
 
 def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
@@ -97,27 +222,30 @@ def _diverged_rule(base: alt.Chart) -> alt.Chart:
 
 
 def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
-           color: str = "metric", log: bool = False, symlog: bool = False) -> alt.LayerChart:
-    """Metric against step, one line per series; a red rule marks divergence. `log` for values that
-    span decades; `symlog` where they also cross zero (a saddle's loss)."""
+           log: bool = False, symlog: bool = False) -> alt.LayerChart:
+    """Metric against step: a colour per run (its entity's, run_colours), a dash per metric (solid:
+    the first, e.g. train; dashed: the next, e.g. validation); a red rule marks divergence. `log`
+    for values that span decades; `symlog` where they also cross zero (a saddle's loss)."""
+    log_loss, weight = _display.get()
+    log = log or (log_loss and not symlog and set(metrics) <= set(LOSSES))
+    df = smooth(df, weight)
     base = alt.Chart(df)
     scale = alt.Scale(type="log") if log else alt.Scale(type="symlog") if symlog else alt.Scale(zero=False)
     overlay = "series" in df.columns  # runs of the history drawn together: a colour per run (per network)
     if overlay:
         labels = list(df["series"].cat.categories) if isinstance(df["series"].dtype, pd.CategoricalDtype) \
             else list(dict.fromkeys(df["series"]))
-        scheme = "tableau10" if len(labels) <= 10 else "tableau20"  # no colour twice
-        hue = alt.Color("series:N", title=None, scale=alt.Scale(domain=labels, scheme=scheme),
+        hue = alt.Color("series:N", title=None, scale=colour_scale(labels),
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400))
     else:
-        hue = alt.Color(f"{color}:N", title=None, scale=alt.Scale(scheme="tableau10"),
-                        legend=metric_legend(metrics) if color == "metric" else alt.Undefined)
-    dashed = overlay or color != "metric"
+        hue = alt.Color("run:N", title=None, scale=run_colours(df))
+    dash = alt.StrokeDash("metric:N", title=None, sort=list(metrics), scale=alt.Scale(domain=list(metrics)),
+                          legend=metric_legend(metrics)) if len(metrics) > 1 else alt.Undefined
     lines = base.transform_filter(_metric_is(*metrics)).mark_line(point=False, clip=True).encode(
         x=_step_x(),
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=hue,
-        strokeDash=alt.StrokeDash("metric:N", title=None, legend=metric_legend(metrics)) if dashed else alt.Undefined,
+        strokeDash=dash,
         detail="run:N" if overlay else alt.Undefined,
         tooltip=[*([_tip("source:N")] if overlay else []), _tip("run:N"), _tip("metric:N"), _tip("step:Q"),
                  _tip("value:Q", format=".4g")],
@@ -162,9 +290,8 @@ def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
     return base.mark_line(point=True).encode(
         x=alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(type="log")),
-        color=alt.Color("when:N", title=None, sort=[FIRST, LATEST], scale=alt.Scale(scheme="tableau10"),
-                        legend=_when_legend()),
-        detail="run:N",
+        color=alt.Color("run:N", title=None, scale=run_colours(df)),
+        strokeDash=_when_dash(),
         tooltip=[_tip("run:N"), _tip("when:N"), _tip("layer:Q"), _tip("value:Q", format=".3g")],
     ).properties(title=title or _("Gradient profile"), height=HEIGHT)
 
@@ -175,12 +302,13 @@ def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerCha
         _metric_is("preact_p15", "preact_p50", "preact_p85")
     ).transform_pivot("metric", value="value", groupby=["run", "step", "layer"]))
     x = alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1))
-    color = alt.Color("when:N", title=None, sort=[FIRST, LATEST], scale=alt.Scale(scheme="tableau10"),
-                      legend=_when_legend())
-    band = base.mark_area(opacity=0.3).encode(
-        x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q", color=color, detail="run:N")
+    color = alt.Color("run:N", title=None, scale=run_colours(df))
+    band = base.mark_area().encode(
+        x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q", color=color,
+        opacity=alt.Opacity("when:N", legend=None, scale=alt.Scale(domain=[FIRST, LATEST], range=[0.12, 0.3])),
+        detail="when:N")
     median = base.mark_line(point=True).encode(
-        x=x, y="preact_p50:Q", color=color, detail="run:N",
+        x=x, y="preact_p50:Q", color=color, strokeDash=_when_dash(),
         tooltip=[_tip("run:N"), _tip("when:N"), _tip("layer:Q"), _tip("preact_p15:Q", format=".3g"),
                  _tip("preact_p50:Q", format=".3g"), _tip("preact_p85:Q", format=".3g")])
     return (band + median).properties(title=title or _("Activation input: 15th–85th percentile"), height=HEIGHT)
@@ -196,9 +324,9 @@ def fractions(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
     ).mark_line(point=True).encode(
         x=alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1)),
         y=alt.Y("value:Q", title=_("fraction of units"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("metric:N", title=None, scale=alt.Scale(scheme="tableau10"),
-                        legend=metric_legend(("saturated_fraction", "dead_fraction", "inactive_fraction"))),
-        strokeDash=alt.StrokeDash("run:N", title=None),
+        color=alt.Color("run:N", title=None, scale=run_colours(df)),
+        strokeDash=alt.StrokeDash("metric:N", title=None,
+                                  legend=metric_legend(("saturated_fraction", "dead_fraction", "inactive_fraction"))),
         tooltip=[_tip("run:N"), _tip("metric:N"), _tip("layer:Q"), _tip("value:Q", format=".2f")],
     ).properties(title=title or _("Saturated, dead and inactive units (latest probe)"), height=HEIGHT)
 
@@ -215,7 +343,8 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
         curve=alt.expr.if_(alt.datum.curve == "f", "f(x)", "f′(x)")
     ).mark_line(clip=True).encode(
         x=x, y=alt.Y("y:Q", title=None, scale=alt.Scale(domain=[-2, 3])),
-        color=alt.Color("curve:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("name:N", legend=None, scale=colour_scale(df["name"], "activation")),
+        strokeDash=alt.StrokeDash("curve:N", title=None, sort=["f(x)", "f′(x)"]),
         tooltip=[_tip("name:N"), _tip("x:Q", format=".2f"), _tip("f:Q", format=".3f"),
                  _tip("df:Q", format=".3f")],
     )
@@ -243,7 +372,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = 
     """A horizontal bar per row: `y` names it, `x` is its value."""
     return alt.Chart(df, title=title).mark_bar().encode(
         x=alt.X(f"{x}:Q", title=x_title), y=alt.Y(f"{y}:N", title=None, sort="-x"),
-        color=alt.Color(f"{y}:N", legend=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color(f"{y}:N", legend=None, scale=run_colours(df) if y == "run" else colour_scale(df[y])),
         tooltip=[_tip(f"{y}:N"), _tip(f"{x}:Q", format=fmt)],
     ).properties(height=alt.Step(24))
 
@@ -253,7 +382,7 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     base = alt.Chart(df).transform_filter(
         _metric_is("preact_p15", "preact_p50", "preact_p85") & (alt.datum.layer == layer)
     ).transform_pivot("metric", value="value", groupby=["run", "step"])
-    color = alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10"))
+    color = alt.Color("run:N", title=None, scale=run_colours(df))
     band = base.mark_area(opacity=0.25).encode(
         x=_step_x(), y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q",
         color=color)
@@ -269,9 +398,9 @@ def mode_gap(df: pd.DataFrame) -> alt.Chart:
     return alt.Chart(df, title=_("Eval mode vs train mode (batch statistics)")).mark_line(point=True).encode(
         x=alt.X("batch_size:Q", title=_("evaluation batch size"), scale=alt.Scale(type="log", base=2)),
         y=alt.Y("accuracy:Q", title=_("validation accuracy"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("mode:N", title=None, scale=alt.Scale(scheme="tableau10"),
-                        legend=alt.Legend(labelExpr=_labels({m: _(m) for m in MODES}))),
-        strokeDash=alt.StrokeDash("run:N", title=None),
+        color=alt.Color("run:N", title=None, scale=run_colours(df)),
+        strokeDash=alt.StrokeDash("mode:N", title=None, sort=list(MODES),
+                                  legend=alt.Legend(labelExpr=_labels({m: _(m) for m in MODES}))),
         tooltip=[_tip("run:N"), _tip("mode:N"), _tip("batch_size:Q"), _tip("accuracy:Q", format=".3f")],
     ).properties(height=HEIGHT)
 
@@ -291,7 +420,7 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
     ).add_params(pick)
     path = alt.Chart(paths).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
-        color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("run:N", title=None, scale=run_colours(paths)),
         tooltip=[_tip("run:N"), _tip("step:Q"), _tip("x:Q", format=".3f"), _tip("y:Q", format=".3f"),
                  _tip("loss:Q", format=".3g")],
     )
@@ -310,7 +439,7 @@ def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
     ).mark_line().encode(
         x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
         y=alt.Y("loss:Q", title=_("training loss"), scale=alt.Scale(type="log")),
-        color=alt.Color("run:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("run:N", title=None, scale=run_colours(df)),
         tooltip=[_tip("run:N"), _tip("lr:Q", format=".2g"), _tip("loss:Q", format=".3g")],
     ).properties(height=HEIGHT)
 
@@ -321,7 +450,8 @@ def sweep(df: pd.DataFrame) -> alt.LayerChart:
     base = alt.Chart(df, title=_("Fair mode: sweep accuracy per learning rate (× diverged)")).encode(
         x=alt.X("lr:Q", title=_("learning rate"), scale=alt.Scale(type="log")),
         y=alt.Y("accuracy:Q", title=_("selection accuracy"), scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("optimizer:N", title=None, scale=alt.Scale(scheme="tableau10")),
+        color=alt.Color("optimizer:N", title=None,
+                        scale=colour_scale(df["optimizer"] if len(df) else [], "optimizer")),
         tooltip=[_tip("optimizer:N"), _tip("lr:Q", format=".0e"), _tip("accuracy:Q", format=".3f"),
                  _tip("diverged:N")],
     )
@@ -334,7 +464,8 @@ def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None
     """Per variant: every seed's curve (thin) and the mean ± std band across seeds (the frame's
     `variant` column, parsed from the run names by the experiment)."""
     base = alt.Chart(df).transform_filter(alt.datum.metric == metric)
-    color = alt.Color("variant:N", title=None, scale=alt.Scale(scheme="tableau10"))
+    variants = [v for v in dict.fromkeys(df["variant"].astype(str)) if v] if len(df) else []
+    color = alt.Color("variant:N", title=None, scale=colour_scale(variants, "variant"))
     seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
         x=_step_x(), y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(zero=False)),
         color=color, detail="run:N")

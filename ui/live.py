@@ -17,10 +17,10 @@ from core.data import DatasetUnavailable, Unavailable, no_downloads
 from core.experiment import Experiment
 from core.i18n import _
 
-from . import history
+from . import display, history
 from .admission import server_slots, start_up, wait_for_slot
 from .buffers import LiveBuffers
-from .results import ChartSpec, RunResult, chart_grid, draw
+from .results import ChartSpec, RunResult, RunView, draw, run_view
 
 REDRAW_SECONDS = 0.25  # at most four redraws a second
 FRAMES = 40  # redraws of a paced (animated) run
@@ -55,9 +55,10 @@ def progress_text(run: str, step: int, done: int, total: int, elapsed: float) ->
         run=run, step=step, done=done, total=total, elapsed=elapsed, eta=eta)
 
 
-def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0) -> RunResult:
+def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0) -> RunView:
     """Run `experiment.run(cfg)` with live charts, a progress bar and a Stop button, once a server
-    slot is free; keep the result in the session under the experiment's name.
+    slot is free; keep the result in the session under the experiment's name. Returns the run's
+    placeholders, for show_result to draw the finished run in place.
 
     With `pace` (seconds per frame) the run is animated: FRAMES redraws spread over its steps,
     with a pause after each (the optimizer surfaces, which compute faster than the eye follows).
@@ -65,15 +66,15 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     result = RunResult(experiment.name, cfg)
     st.session_state[experiment.name] = result  # stored first, so a stopped run keeps what it recorded
     total = max(1, experiment.work(cfg))  # every step of every network: all phases, seeds and sweeps
-    area = st.empty()
-    with area.container():
-        status = st.empty()
+    view = run_view(len(charts))
+    status, placeholders = view.status, view.charts
+    with view.row.container():
         bar_col, stop_col = st.columns([5, 1], vertical_alignment="center")
         bar = bar_col.progress(0.0, text=_("waiting for a training slot…"))
         stop_col.button(_("Stop"), key=f"{experiment.name}.stop",
                         help=_("Stop this run; what it recorded so far is kept."))
-        placeholders = chart_grid(len(charts))
     buffers = LiveBuffers()
+    st.session_state[display.RUNNING] = True  # the chart options' fragment then leaves the page to this run
     start_up()  # normally done at server start (ui/server.py); a first visit straight to a page may skip it
     slots, ticket = server_slots(), None
     started = time.perf_counter()
@@ -102,7 +103,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                             break
                         bar.progress(min(1.0, done / total),
                                      text=progress_text(last_run, last_step, done, total, now - started))
-                        draw(placeholders, charts, buffers, experiment)
+                        draw(placeholders, charts, buffers, experiment, cfg)
                         last_draw, next_frame = time.perf_counter(), done + frame_steps
                         if pace:
                             time.sleep(pace)
@@ -117,10 +118,10 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         result.status, result.message = "unavailable", str(exc)
     finally:
         result.seconds = time.perf_counter() - started
+        st.session_state.pop(display.RUNNING, None)
         if result.status == "running":
             result.status = "stopped"  # a rerun interrupted us at a redraw, or the time limit
         if ticket is not None:
             slots.leave(ticket)
         history.remember(experiment, result)  # finished, stopped or diverged: it joins the session's history
-    area.empty()  # show_result draws the finished run in full
-    return result
+    return view  # show_result draws the finished run in full, in the same placeholders

@@ -22,10 +22,11 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     `experiment` with its claims checked."""
     lesson = lesson_of(experiment).name
     claims.what_to_look_for(lesson, experiment)
+    view = None
     if st.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
                  help=help or _("Train with these settings; the charts update as it trains.")):
-        train_live(experiment, cfg, charts_for(cfg), pace=pace)
-    result = show_result(experiment, charts_for)
+        view = train_live(experiment, cfg, charts_for(cfg), pace=pace)
+    result = show_result(experiment, charts_for, view=view)
     if result is not None:
         claims.checked(lesson, experiment, result)
     return result
@@ -35,7 +36,7 @@ def default_charts(experiment: Experiment) -> ChartsFor:
     """Loss and accuracy against step, for whichever of them the experiment records."""
     pairs = [(("loss", "val_loss"), N_("Loss (solid: train, dashed: validation)"), N_("cross-entropy")),
              (("accuracy", "val_accuracy"), N_("Accuracy (solid: train, dashed: validation)"), N_("accuracy"))]
-    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, _(t), _(y), color="run"), (*m, "diverged"))
+    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, _(t), _(y)), (*m, "diverged"))
              for m, t, y in pairs if set(m) & set(experiment.metrics)]
     return lambda cfg: specs
 

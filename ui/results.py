@@ -15,8 +15,9 @@ from core.history import overlay_frame
 from core.i18n import _
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 
-from . import history
+from . import display, history
 from .buffers import LiveBuffers, final_buffers
+from .charts import step_axis
 from .safe import plain
 
 MAX_KEPT_RECORDS = 100_000  # per run in a session (~13 MB); beyond, per-step series are thinned
@@ -62,14 +63,31 @@ class ChartSpec:
     build: Callable[[pd.DataFrame], object]
     metrics: tuple[str, ...]
     overlay: bool = False  # a curve against step: runs of the history are drawn together in it
+    steps: Callable[[object], int] | None = None  # config -> where its step axis ends (default: experiment.steps)
 
     @classmethod
-    def curve(cls, build: Callable[[pd.DataFrame], object], metrics: tuple[str, ...]) -> ChartSpec:
+    def curve(cls, build: Callable[[pd.DataFrame], object], metrics: tuple[str, ...],
+              steps: Callable[[object], int] | None = None) -> ChartSpec:
         """A chart built with charts.curves, which draws overlaid runs one colour each."""
-        return cls(build, metrics, overlay=True)
+        return cls(build, metrics, overlay=True, steps=steps)
 
 
 ChartsFor = Callable[[object], list[ChartSpec]]  # a config -> the charts that draw its run
+
+
+@dataclass
+class RunView:
+    """Where a run shows itself, made once per script run at the same place: live and finished alike,
+    so the placeholders that drew the live run draw its final state too (nothing removed and redrawn)."""
+
+    status: object  # st.empty: the queue place while waiting, the dataset notes after
+    row: object  # st.empty: the progress bar and Stop while training, the outcome after
+    charts: list  # one st.empty per chart
+    columns: int = 2
+
+
+def run_view(n: int, columns: int = 2) -> RunView:
+    return RunView(st.empty(), st.empty(), chart_grid(n, columns), columns)
 
 
 def chart_grid(n: int, columns: int = 2) -> list:
@@ -81,10 +99,13 @@ def chart_grid(n: int, columns: int = 2) -> list:
     return placeholders
 
 
-def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment) -> None:
-    """Redraw every chart from the buffers; the specs stay fixed, only the data changes."""
+def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment, cfg) -> None:
+    """Redraw every chart from the buffers; the specs stay fixed, only the data changes (the step axes
+    span the run's planned steps from the first redraw to the last)."""
     for ph, spec in zip(placeholders, charts, strict=True):
-        ph.altair_chart(spec.build(experiment.runs.annotate(buffers.frame(spec.metrics))), width="stretch")
+        with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen():
+            chart = spec.build(experiment.runs.annotate(buffers.frame(spec.metrics)))
+        ph.altair_chart(chart, width="stretch")
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
@@ -93,8 +114,9 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
     faceted per-layer chart keeps a normal chart's width."""
     for ph, spec in zip(placeholders, charts, strict=True):
         if spec.overlay:
-            ph.altair_chart(spec.build(experiment.runs.annotate(overlay_frame(entries, spec.metrics))),
-                            width="stretch")
+            with display.chosen():
+                chart = spec.build(experiment.runs.annotate(overlay_frame(entries, spec.metrics)))
+            ph.altair_chart(chart, width="stretch")
             continue
         with ph.container():
             for start in range(0, len(entries), 2):
@@ -117,19 +139,33 @@ def describe(cfg) -> str:
     return " · ".join(f"{k}={format_value(v)}" for k, v in changed.items()) or _("the defaults")
 
 
-def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | None = None) -> RunResult | None:
+def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | None = None,
+                view: RunView | None = None) -> RunResult | None:
     """Redraw the session's last run of `experiment` (finished or stopped) with its status, the
-    settings that made it, and a CSV download; charts come from the run's own config."""
+    settings that made it, and a CSV download; charts come from the run's own config. `view`: the
+    live run's placeholders, just finished, which then show the final state in place."""
     result: RunResult | None = st.session_state.get(experiment.name)
     if result is None:
         return None
     if result.status == "running":  # interrupted before its `finally` could say so
         result.status = "stopped"
+    charts = charts_for(result.config)
+    history.take_upload(experiment)
+    overlaid = history.chosen(experiment, result.entry_id) if result.status != "unavailable" else []
+    columns = 1 if overlaid else 2
+    if view is None or len(view.charts) != len(charts) or view.columns != columns:
+        if view is not None:  # the live layout does not fit (an overlay was chosen): start afresh below
+            for ph in (view.status, view.row, *view.charts):
+                ph.empty()
+        view = run_view(len(charts), columns)
     if result.status == "unavailable":
-        st.info(plain(result.message))
+        view.row.info(plain(result.message))
+        for ph in view.charts:
+            ph.empty()
         return result
-    for note in experiment.notes(result.records, result.config):
-        st.warning(plain(note))
+    with view.status.container():
+        for note in experiment.notes(result.records, result.config):
+            st.warning(plain(note))
     message = {
         "finished": _("Finished {step:,} steps in {seconds:.1f} s."),
         "stopped": _("Stopped at step {step:,}; the curves below are what it recorded. {message}"),
@@ -137,20 +173,18 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                       "an error."),
     }[result.status].format(step=result.last_step, seconds=result.seconds, message=result.message,
                             reasons="; ".join(result.divergence_reasons))
-    (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
-    if result.status != "diverged" and (gone := result.diverged_runs):
-        st.warning(_("{count} of {total} runs diverged (the red rule marks each; {reasons}): {runs}. That is a "
-                     "result, not an error.").format(count=len(gone), total=len(result.runs),
-                                                     reasons="; ".join(result.divergence_reasons),
-                                                     runs=", ".join(gone)))
-    st.caption(_("Settings of this run: {settings}").format(settings=describe(result.config)))
-    charts = charts_for(result.config)
-    history.take_upload(experiment)
-    overlaid = history.chosen(experiment, result.entry_id)
+    with view.row.container():
+        (st.error if result.status == "diverged" else st.success if result.status == "finished" else st.info)(message)
+        if result.status != "diverged" and (gone := result.diverged_runs):
+            st.warning(_("{count} of {total} runs diverged (the red rule marks each; {reasons}): {runs}. That is a "
+                         "result, not an error.").format(count=len(gone), total=len(result.runs),
+                                                         reasons="; ".join(result.divergence_reasons),
+                                                         runs=", ".join(gone)))
+        st.caption(_("Settings of this run: {settings}").format(settings=describe(result.config)))
     if overlaid:
-        draw_overlay(chart_grid(len(charts), columns=1), charts, overlaid, experiment)
+        draw_overlay(view.charts, charts, overlaid, experiment)
     else:
-        draw(chart_grid(len(charts)), charts, final_buffers(result.records), experiment)
+        draw(view.charts, charts, final_buffers(result.records), experiment, result.config)
     left, right = st.columns(2)
     left.download_button(_("Download CSV"), csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
                          mime="text/csv", key=f"{experiment.name}.download",

@@ -328,16 +328,22 @@ CLAIMS = (
 )
 
 
+def b_steps(cfg: Config) -> int:
+    """The steps each task-B network takes (every variant, every seed)."""
+    n = cfg.target_size
+    return math.ceil(n / min(cfg.batch_size, n)) * cfg.epochs
+
+
 def work(cfg: Config) -> int:
     """Model A's steps (trained, or replayed from the cache), then every variant on every seed."""
-    n = cfg.target_size
-    return cfg.pretrain_steps + cfg.seeds * len(cfg.variants) * math.ceil(n / min(cfg.batch_size, n)) * cfg.epochs
+    return cfg.pretrain_steps + cfg.seeds * len(cfg.variants) * b_steps(cfg)
 
 
 EXPERIMENT = Experiment(
     name=NAME, title=N_("Transfer learning: model A to task B"),
     summary=N_("Model A's lower layers reused for task B (frozen, unfrozen, fine-tuned) against scratch, over seeds."),
     config=Config, presets=PRESETS, run=run, runs=RUNS, check=check, work=work,
+    steps=lambda cfg: max(cfg.pretrain_steps, b_steps(cfg)),
     metrics=("loss", "val_accuracy"),
     smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40}, claims=CLAIMS)
 

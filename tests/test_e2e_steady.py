@@ -1,0 +1,81 @@
+"""Charts that hold still and colours that mean one thing, in headless Chromium against the real server.
+
+Vega draws SVG with ARIA labels: an x axis says "X-axis titled 'step' for a linear scale with values
+from 0 to 1,500", and each legend entry is a symbol beside its label. The tests read those.
+"""
+
+import re
+import time
+
+import pytest
+
+from core.experiments import LESSONS
+
+pytestmark = pytest.mark.browser
+
+PAGES = {lesson.name: lesson.title for lesson in LESSONS}
+
+X_AXES = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] [aria-label^="X-axis titled"]')]
+    .map(a => a.getAttribute('aria-label')).filter(l => l.includes('step'))"""
+HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+LEGENDS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')].map(legend =>
+    [...legend.querySelectorAll('.role-legend-symbol path')].map((p, i) => [
+        legend.querySelectorAll('.role-legend-label text')[i]?.textContent,
+        (p.getAttribute('stroke') || p.style.stroke || p.getAttribute('fill') || '').toLowerCase()]))"""
+
+
+@pytest.fixture
+def page(server, browser):
+    pg = browser.new_page(viewport={"width": 1440, "height": 900})
+    yield pg
+    pg.close()
+
+
+def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_run_ends(page, server):
+    page.goto(f"{server}/vanishing?steps=1500&depth=3&width=16&probe_every=100")
+    page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function(f"() => ({X_AXES})().length > 0", timeout=60_000)
+    first = page.evaluate(X_AXES)
+    heights, finished_at = [], None
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        heights.append(page.evaluate(HEIGHT))
+        done = page.get_by_text("Finished 1,500 steps").count() > 0
+        if done and finished_at is None:
+            finished_at = len(heights)
+        if finished_at is not None and len(heights) > finished_at + 20:
+            break
+        page.wait_for_timeout(100)
+    assert finished_at is not None, "the run did not finish"
+    last = page.evaluate(X_AXES)
+    assert first == last and all("from 0 to 1500" in a for a in first), (first, last)
+    before_end = heights[finished_at - 2]
+    assert min(heights[finished_at - 1:]) >= before_end - 4, (before_end, heights[finished_at - 5:])
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _run_legends(page, server, optimizers: str) -> dict:
+    """Train the real-network comparison with these optimizers; each legend's label → colour."""
+    page.goto(f"{server}/optimizers?optimizers-net.optimizers={optimizers}&optimizers-net.steps=20"
+              "&optimizers-net.eval_every=5")
+    page.get_by_role("heading", name=PAGES["optimizers"]).wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Real network").click()
+    button = page.locator(".st-key-optimizers-net-train button").filter(visible=True).first
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.get_by_text(re.compile(r"Finished \d+ steps")).first.wait_for(timeout=90_000)
+    names = optimizers.split(",")
+    page.wait_for_function(f"() => ({LEGENDS})().filter(l => l.some(e => e[0] === {names[0]!r})).length >= 2",
+                           timeout=30_000)
+    return [dict(entries) for entries in page.evaluate(LEGENDS) if any(e[0] in names for e in entries)]
+
+
+def test_the_same_optimizer_has_the_same_colour_on_every_chart_of_two_runs(page, server):
+    one = _run_legends(page, server, "sgd,adam")
+    two = _run_legends(page, server, "adagrad,adam,rmsprop")  # alphabetical colours would differ
+    assert len(one) >= 2 and len(two) >= 2  # loss and accuracy, at least
+    adam = {legend["adam"] for legend in one + two}
+    assert len(adam) == 1 and "" not in adam, (one, two)
+    for legend in one + two:
+        assert len(set(legend.values())) == len(legend)  # no colour twice on one chart
