@@ -159,8 +159,7 @@ def probe_activations(model: MLP, x_probe: torch.Tensor) -> dict[str, torch.Tens
     was_training = model.training
     model.eval()
     try:
-        with probes.capture(model) as (inputs, outputs):
-            model(x_probe)
+        inputs, outputs = probes.forward_capturing(model, x_probe)
     finally:
         model.train(was_training)
     return probes.activation_stats(model, inputs, outputs)

@@ -36,6 +36,24 @@ def capture(model: MLP):
             h.remove()
 
 
+def forward_capturing(model: MLP, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Each hidden activation's input and output on `x`, layer by layer through the model's body up to
+    the last activation (the head is not needed); the same values `capture` records with hooks, without
+    registering and removing a hook per layer at every probe."""
+    acts = {id(a) for a in model.acts}
+    inputs: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []
+    for module in model.body:
+        if len(outputs) == len(acts):
+            break
+        y = module(x)
+        if id(module) in acts:
+            inputs.append(x)
+            outputs.append(y)
+        x = y
+    return inputs, outputs
+
+
 def grad_norms(model: MLP) -> torch.Tensor:
     """L2 norm of each Linear layer's weight gradient, input layer first (0 for a frozen layer)."""
     return torch.stack([lin.weight.grad.detach().norm() if lin.weight.grad is not None

@@ -99,3 +99,18 @@ def test_capture_removes_its_hooks():
     m(x)
     assert len(inputs) == 4
     assert all(not act._forward_hooks for act in m.acts)
+
+
+@pytest.mark.parametrize("batch_norm", ["none", "before", "after"])
+def test_the_probe_forward_sees_what_forward_hooks_see(batch_norm):
+    """The engine's probe walks the body layer by layer instead of hooking it: the same tensors, exactly."""
+    torch.manual_seed(3)
+    m = MLP(20, 5, depth=5, width=16, activation="tanh", init="normal", batch_norm=batch_norm).eval()
+    x = torch.randn(32, 20)
+    with torch.no_grad(), probes.capture(m) as (inputs, outputs):
+        m(x)
+    with torch.no_grad():
+        walked_in, walked_out = probes.forward_capturing(m, x)
+    assert len(walked_in) == len(inputs) == 5
+    for a, b in zip([*walked_in, *walked_out], [*inputs, *outputs], strict=True):
+        assert torch.equal(a, b)
