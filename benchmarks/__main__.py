@@ -4,6 +4,8 @@
   (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
   data Streamlit sends) after 100 and after 10,000 steps of one run.
+- surface_animation_mb: the optimizer lesson's default animation, every frame's bytes summed (spec JSON
+  and datasets in Arrow, as Streamlit sends them); surface_frame_kb: its largest frame. Target <= 1 MB.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
 - default_s.<experiment>: every registered experiment's default config, start to finish (the
   registry in core.experiments; one that needs a download it cannot get reports null).
@@ -115,6 +117,42 @@ def redraw_sizes(steps: int = 10_000) -> dict:
     return out
 
 
+def chart_bytes(chart) -> int:
+    """Bytes Streamlit sends for one altair_chart call: the spec JSON, and every dataset in Arrow
+    (Streamlit's own conversion, which keeps each frame's dtypes)."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    spec = _convert_altair_to_vega_lite_spec(chart)
+    datasets = spec.pop("datasets", {})
+    return len(json.dumps(spec)) + sum(len(d) for d in datasets.values())
+
+
+def surface_animation_bytes() -> dict:
+    """The optimizer lesson's default animation as the page sends it: FRAMES redraws of the map with
+    the paths so far (ui.live's pacing), summed; and one frame's bytes."""
+    from ui.live import FRAMES
+    from ui.surface import paths, surface_chart
+
+    exp = optimizers.SURFACE_EXPERIMENT
+    cfg = exp.config()
+    every = -(-exp.work(cfg) // FRAMES)
+    buffers, sizes, done = LiveBuffers(), [], 0
+
+    def frame_bytes() -> int:
+        frame = paths(exp.runs.annotate(buffers.frame(("x", "y", "loss"))))
+        return chart_bytes(surface_chart(cfg.surface, frame, live=True))
+
+    for r in exp.run(cfg):
+        if r.step != buffers.step and buffers.series and done >= len(sizes) * every:
+            sizes.append(frame_bytes())
+        if r.metric == "loss":
+            done += 1
+        buffers.add(r)
+    sizes.append(frame_bytes())
+    return {"surface_animation_mb": round(sum(sizes) / 1e6, 3), "surface_frames": len(sizes),
+            "surface_frame_kb": round(max(sizes) / 1e3, 1)}
+
+
 def first_point_s() -> float:
     """Warm process: time from starting the default experiment to the first loss chart built."""
     exp = vanishing.EXPERIMENT
@@ -213,6 +251,7 @@ def main() -> int:
     figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
     figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
+    figures.update(surface_animation_bytes())  # target <= 1 MB per animation
     figures.update(history_mb())  # target <= 50 MB for 20 runs of each of the five lessons
     if "--no-load" not in sys.argv:
         figures["server_load"] = server_load.run(sessions=10, interrupts=0.0, settle=30)

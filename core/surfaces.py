@@ -51,15 +51,59 @@ def distance_to_minimum(name: str, x: float, y: float) -> float:
     return min((math.dist((x, y), m) for m in minima), default=float("nan"))
 
 
-def cells(name: str, n: int = 48):
-    """The contour map's cells as columns: centres x, y, edges x0..x1, y0..y1, loss, and a level
-    log10(loss − min + 1) that keeps both the valley floor and the walls visible."""
+def _grid(name: str, n: int):
     x_lo, x_hi, y_lo, y_hi = SURFACES[name].window
     dx, dy = (x_hi - x_lo) / n, (y_hi - y_lo) / n
     xs = torch.linspace(x_lo + dx / 2, x_hi - dx / 2, n, dtype=torch.float64)
     ys = torch.linspace(y_lo + dy / 2, y_hi - dy / 2, n, dtype=torch.float64)
-    gx, gy = (t.flatten() for t in torch.meshgrid(xs, ys, indexing="xy"))
-    f = SURFACES[name].f(gx, gy)
-    level = torch.log10(f - f.min() + 1)
-    return {"x": gx.tolist(), "y": gy.tolist(), "x0": (gx - dx / 2).tolist(), "x1": (gx + dx / 2).tolist(),
-            "y0": (gy - dy / 2).tolist(), "y1": (gy + dy / 2).tolist(), "loss": f.tolist(), "level": level.tolist()}
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")  # (n, n): rows along y
+    return gx, gy, SURFACES[name].f(gx, gy), (dx, dy)
+
+
+def cells(name: str, n: int = 48) -> dict:
+    """The map's n × n cells as float32 columns: centres x, y and the loss there (the chart draws
+    each cell from its centre and the cell size, `cell_size(name, n)`)."""
+    gx, gy, f, _ = _grid(name, n)
+    return {"x": gx.flatten().float().numpy(), "y": gy.flatten().float().numpy(), "loss": f.flatten().float().numpy()}
+
+
+def cell_size(name: str, n: int = 48) -> tuple[float, float]:
+    x_lo, x_hi, y_lo, y_hi = SURFACES[name].window
+    return (x_hi - x_lo) / n, (y_hi - y_lo) / n
+
+
+def contour_levels(name: str, count: int = 9, n: int = 48) -> list[float]:
+    """Loss levels for the contour lines: evenly spaced in log(loss − min + 1), as the map's colours
+    are, so the valley floor and the walls both get lines."""
+    _, _, f, _ = _grid(name, n)
+    lo, hi = f.min().item(), f.max().item()
+    top = math.log1p(hi - lo)
+    return [lo + math.expm1(top * k / (count + 1)) for k in range(1, count + 1)]
+
+
+def contours(name: str, count: int = 9, n: int = 96, max_points: int = 80) -> dict:
+    """Contour lines of the surface, computed by contourpy on an n × n grid at `contour_levels`:
+    columns level, line (an id per line), order (along it), x, y; each line thinned to at most
+    `max_points` points (float32), which is all a 560-pixel map shows."""
+    import contourpy
+    import numpy as np
+
+    gx, gy, f, _ = _grid(name, n)
+    gen = contourpy.contour_generator(gx.numpy(), gy.numpy(), f.numpy(), line_type=contourpy.LineType.Separate)
+    cols: dict[str, list] = {"level": [], "line": [], "order": [], "x": [], "y": []}
+    line = 0
+    for level in contour_levels(name, count):
+        for points in gen.lines(level):
+            if len(points) < 2:
+                continue
+            keep = np.unique(np.linspace(0, len(points) - 1, min(len(points), max_points)).round().astype(int))
+            pts = points[keep]
+            cols["level"] += [level] * len(pts)
+            cols["line"] += [line] * len(pts)
+            cols["order"] += list(range(len(pts)))
+            cols["x"] += pts[:, 0].tolist()
+            cols["y"] += pts[:, 1].tolist()
+            line += 1
+    return {"level": np.asarray(cols["level"], np.float32), "line": np.asarray(cols["line"], np.int32),
+            "order": np.asarray(cols["order"], np.int32), "x": np.asarray(cols["x"], np.float32),
+            "y": np.asarray(cols["y"], np.float32)}

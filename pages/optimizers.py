@@ -12,8 +12,8 @@ nav.ensure_entrypoint("pages/optimizers.py")  # first: a fresh server's deep lin
 from core.config import format_value, specs  # noqa: E402
 from core.experiments import optimizers as O  # noqa: E402
 from core.records import to_frame  # noqa: E402
-from core.surfaces import SURFACES, cells, distance_to_minimum  # noqa: E402
-from ui import charts, claims, controls, lesson, nav  # noqa: E402
+from core.surfaces import distance_to_minimum  # noqa: E402
+from ui import charts, claims, controls, lesson, nav, surface  # noqa: E402
 from ui.live import train_live  # noqa: E402
 from ui.page import run_section  # noqa: E402
 from ui.results import ChartSpec, show_result  # noqa: E402
@@ -27,11 +27,7 @@ st.title(_("Fast optimizers"))
 lesson.show(LESSON.name)
 surfaces_tab, net_tab = st.tabs([_("2-D loss surfaces"), _("Real network")])
 
-def _paths(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (optimizer, step) with x, y and loss, from long-form records."""
-    wide = df[df.metric.isin(["x", "y", "loss"])].pivot_table(index=["run", "step"], columns="metric",
-                                                               values="value", observed=True).reset_index()
-    return wide.reindex(columns=["run", "step", "x", "y", "loss"])
+_paths = surface.paths
 
 def _step_lengths(df: pd.DataFrame) -> pd.DataFrame:
     """Distance moved per step, per optimizer, as long-form rows (metric 'step length')."""
@@ -39,11 +35,8 @@ def _step_lengths(df: pd.DataFrame) -> pd.DataFrame:
     return paths.assign(value=np.hypot(paths.groupby("run").x.diff(), paths.groupby("run").y.diff()),
                         metric="step length").dropna(subset=["value"])
 
-def surface_map(cfg: O.Config, paths: pd.DataFrame) -> object:
-    surface = SURFACES[cfg.surface]
-    minima = pd.DataFrame(list(surface.minima), columns=["x", "y"])
-    return charts.surface_map(pd.DataFrame(cells(cfg.surface)), paths, minima, surface.window,
-                              f"{cfg.surface}: {_(surface.note)}")
+def surface_map(cfg: O.Config, paths: pd.DataFrame, live: bool = False) -> object:
+    return surface.surface_chart(cfg.surface, paths, live)
 
 def speed_key() -> str:
     """A slider per language (its options are words in that language)."""
@@ -81,8 +74,8 @@ with surfaces_tab:
     view = None
     if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
                  help=_("Run every optimizer from the start point and animate their paths.")):
-        view = train_live(SURF, cfg, [ChartSpec(lambda df: surface_map(cfg, _paths(df)), ("x", "y", "loss"))],
-                   pace=SPEEDS[speed])
+        frames = [ChartSpec(lambda df: surface_map(cfg, _paths(df), live=True), ("x", "y", "loss"))]
+        view = train_live(SURF, cfg, frames, pace=SPEEDS[speed])
     if cfg is not None:
         result = st.session_state.get(SURF.name)
         shown = result if result is not None and result.config.surface == cfg.surface else None

@@ -3,6 +3,8 @@ schedules against torch.optim.lr_scheduler, presets' claims, runner."""
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch.optim import lr_scheduler
@@ -196,3 +198,21 @@ def test_runner_optimizers(tmp_path):
     assert {line.split(",")[0] for line in out.read_text().splitlines()[1:]} == {"adam@range"}
     assert main(["run", "optimizers", "--surface", "moon"]) == 2
     assert main(["run", "optimizers", "--start=1"]) == 2
+
+
+@pytest.mark.parametrize("name", ["ravine", "himmelblau", "saddle"])
+def test_contour_lines_lie_on_their_level(name):
+    """Every point contourpy gives for a level has the surface's loss at that level (the formula itself),
+    up to the interpolation between grid points: within 2% of the loss range on the map."""
+    from core.surfaces import SURFACES, contour_levels, contours
+
+    lines = contours(name)
+    levels = np.asarray(contour_levels(name))
+    assert len(lines["x"]) > 0
+    assert np.allclose(levels[np.abs(lines["level"][:, None] - levels).argmin(1)], lines["level"], rtol=1e-5)
+    x, y = torch.tensor(lines["x"], dtype=torch.float64), torch.tensor(lines["y"], dtype=torch.float64)
+    f = SURFACES[name].f(x, y).numpy()
+    spread = max(levels) - min(levels)
+    assert np.abs(f - lines["level"]).max() <= 0.02 * spread
+    x_lo, x_hi, y_lo, y_hi = SURFACES[name].window
+    assert x.min() >= x_lo and x.max() <= x_hi and y.min() >= y_lo and y.max() <= y_hi

@@ -405,29 +405,45 @@ def mode_gap(df: pd.DataFrame) -> alt.Chart:
     ).properties(height=HEIGHT)
 
 
-def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, window: tuple,
-                title: str) -> alt.LayerChart:
-    """A filled contour map of the surface (log-scaled loss; click a cell to start there), each
-    optimizer's path on top, and the known minima as red diamonds."""
+MAP_RAMP = ["#fbfbfb", "#8d8d8d"]  # the surface's greys: every path colour (PALETTE) stands out on them
+
+
+def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, window: tuple, title: str,
+                cell: tuple[float, float], contours: pd.DataFrame | None = None) -> alt.LayerChart:
+    """The surface as a grey map (loss on a symmetric-log scale, with its legend; click a cell to
+    start there), contour lines over it, each optimizer's path in its own colour on top, and the
+    known minima as red diamonds. `grid` holds cell centres (x, y, loss) of size `cell`."""
     x_lo, x_hi, y_lo, y_hi = window
     xs, ys = alt.Scale(domain=[x_lo, x_hi], nice=False), alt.Scale(domain=[y_lo, y_hi], nice=False)
     pick = alt.selection_point(name="start", fields=["x", "y"], on="click", empty=False)
-    heat = alt.Chart(grid).mark_rect().encode(
+    dx, dy = (0.56 * c for c in cell)  # half a cell and a little: neighbours overlap, no anti-aliasing seams
+    heat = alt.Chart(grid).transform_calculate(
+        x0=f"datum.x - {dx!r}", x1=f"datum.x + {dx!r}", y0=f"datum.y - {dy!r}", y1=f"datum.y + {dy!r}"
+    ).mark_rect().encode(
         x=alt.X("x0:Q", scale=xs, title=_("x")), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title=_("y")), y2="y1:Q",
-        color=alt.Color("level:Q", scale=alt.Scale(scheme="blues"), legend=None),
-        tooltip=[_tip("x:Q", format=".2f"), _tip("y:Q", format=".2f"),
-                 _tip("loss:Q", format=".3g")],
+        color=alt.Color("loss:Q", title=_("loss"), scale=alt.Scale(type="symlog", range=MAP_RAMP),
+                        legend=alt.Legend(orient="top", direction="horizontal", gradientLength=260,
+                                          format=".2~s", titleOrient="left")),
+        tooltip=[_tip("x:Q", format=".2f"), _tip("y:Q", format=".2f"), _tip("loss:Q", format=".3g")],
     ).add_params(pick)
+    layers = [heat]
+    if contours is not None and len(contours):
+        layers.append(alt.Chart(contours).mark_line(color="#4a4a4a", strokeWidth=0.8, opacity=0.55, clip=True)
+                      .encode(x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), detail="line:N",
+                              order="order:Q"))
     path = alt.Chart(paths).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
         color=alt.Color("run:N", title=None, scale=run_colours(paths)),
         tooltip=[_tip("run:N"), _tip("step:Q"), _tip("x:Q", format=".3f"), _tip("y:Q", format=".3f"),
                  _tip("loss:Q", format=".3g")],
     )
-    lines = path.mark_line(clip=True) + path.mark_circle(size=22, clip=True, opacity=1)
+    layers.append(alt.layer(path.mark_line(clip=True, strokeWidth=2.5),  # one legend for line and dots
+                            path.mark_circle(size=26, clip=True, opacity=1)))
     stars = alt.Chart(minima).mark_point(shape="diamond", size=140, color="#d62728", filled=True).encode(
         x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys))
-    return alt.layer(heat, lines, stars).properties(width=560, height=440, title=title)
+    # canvas, whatever the cell count (Streamlit picks SVG for smaller data): thousands of cells and contour points
+    return alt.layer(*layers, stars).resolve_scale(color="independent").properties(
+        width=560, height=440, title=title, usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
 def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
