@@ -34,10 +34,7 @@ CHARTS = [
 ]
 
 st.title(_("Activation functions"))
-lesson.show(EXP.name)
-
-st.header(_("Gallery"))
-lesson.show(EXP.name, "gallery")
+lesson.lead(EXP.name, then=("compare",))
 
 
 @st.fragment
@@ -52,12 +49,10 @@ def draw_gallery() -> None:
         st.altair_chart(charts.gallery(gallery.table(shown, **gallery.parameters(params))), width="content")
 
 
-draw_gallery()
-
-st.header(_("Train them side by side"))
-lesson.show(EXP.name, "compare")
+with st.expander(_("Gallery: every activation, its slope, and where it saturates")):
+    lesson.show(EXP.name, "gallery")
+    draw_gallery()
 cfg = controls.config_controls(EXP)
-lesson.show(EXP.name, "charts")
 
 
 def charts_for(cfg) -> list[ChartSpec]:
@@ -68,3 +63,4 @@ def charts_for(cfg) -> list[ChartSpec]:
 
 
 run_section(EXP, cfg, charts_for, help=_("Train one network per activation, step by step."))
+lesson.folded(EXP.name, "charts", _("What the charts show"))

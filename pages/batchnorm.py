@@ -35,8 +35,8 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     ]
 
 st.title(_("Batch normalization"))
-lesson.show(EXP.name)
+lesson.lead(EXP.name)
 cfg = controls.config_controls(EXP)
-lesson.show(EXP.name, "charts")
 run_section(EXP, cfg, charts_for, help=_("Train every variant, step by step."))
+lesson.folded(EXP.name, "charts", _("What the charts show"))
 lesson.show(EXP.name, "modes")

@@ -24,7 +24,7 @@ SPEEDS = {"slow": 0.25, "normal": 0.1, "fast": 0.03, "instant": 0.0}
 SPEED_NAMES = {"slow": N_("slow"), "normal": N_("normal"), "fast": N_("fast"), "instant": N_("instant")}
 
 st.title(_("Fast optimizers"))
-lesson.show(LESSON.name)
+lesson.lead(LESSON.name)
 surfaces_tab, net_tab = st.tabs([_("2-D loss surfaces"), _("Real network")])
 
 _paths = surface.paths
@@ -66,14 +66,17 @@ SURFACE_CHARTS = [
 ]
 
 with surfaces_tab:
-    lesson.show(LESSON.name, "surfaces")
+    lesson.lead(LESSON.name, "surfaces", _("More on the surfaces"))
     cfg = controls.config_controls(SURF)
-    claims.what_to_look_for(LESSON.name, SURF)
-    speed_control()
+    train_col, speed_col, claims_col = st.columns([1, 2, 3])  # one row: Train on the first screen
+    with claims_col:
+        claims.what_to_look_for(LESSON.name, SURF)
+    with speed_col:
+        speed_control()
     speed = {_(SPEED_NAMES[k]): k for k in SPEEDS}.get(st.session_state.get(speed_key()), "normal")
     view = None
-    if st.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train",
-                 help=_("Run every optimizer from the start point and animate their paths.")):
+    if train_col.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train", width="stretch",
+                        help=_("Run every optimizer from the start point and animate their paths.")):
         frames = [ChartSpec(lambda df: surface_map(cfg, _paths(df), live=True), ("x", "y", "loss"))]
         view = train_live(SURF, cfg, frames, pace=SPEEDS[speed])
     if cfg is not None:
@@ -137,7 +140,7 @@ RANGE_CHARTS = [ChartSpec(charts.loss_vs_lr, ("loss", "lr"))]
 SHARED = [f.name for f in specs(O.Network)]  # the LR range test trains the network tab's MLP
 
 with net_tab:
-    lesson.show(LESSON.name, "net")
+    lesson.lead(LESSON.name, "net", _("More on the real network"))
     ncfg = controls.config_controls(NET, ns=LESSON.namespace(NET))
     result = run_section(NET, ncfg, net_charts,
                          help=_("Train the MLP once per optimizer (after the sweep, in fair mode)."))

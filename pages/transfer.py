@@ -28,9 +28,8 @@ CNN_CHARTS = [ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss", 
                         ("loss", "val_loss", "val_accuracy", "diverged"))]
 
 st.title(_("Transfer learning"))
-lesson.show(EXP.name)
+lesson.lead(EXP.name)
 cfg = controls.config_controls(EXP)
-lesson.show(EXP.name, "charts")
 result = run_section(EXP, cfg, lambda _cfg: CHARTS,
                      help=_("Pretrain model A (once per server), then train every variant on every seed."))
 if result is not None and result.status != "unavailable":
@@ -48,6 +47,7 @@ if result is not None and result.status != "unavailable":
             lambda v: "—" if pd.isna(v) else f"{v:.1%}")
         st.dataframe(shown.rename_axis(_("run")).reset_index(), hide_index=True)
         st.info(T.verdict(result.records))
+lesson.folded(EXP.name, "charts", _("What the charts show"))
 
 st.header(_(CNN.title))
 lesson.show(EXP.name, "cnn")

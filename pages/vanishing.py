@@ -27,11 +27,9 @@ CHARTS = [
 ]
 
 st.title(_("Vanishing & exploding gradients"))
-lesson.show(EXP.name)
-with st.expander(_("Glorot, He and LeCun initialisation; gradient clipping"), expanded=False):
-    lesson.show(EXP.name, "inits")
+lesson.lead(EXP.name)  # the first paragraph; the rest folds away, so the controls and Train are on the first screen
+lesson.folded(EXP.name, "inits", _("Glorot, He and LeCun initialisation; gradient clipping"))
 
 cfg = controls.config_controls(EXP)
-with st.expander(_("What the charts show")):
-    lesson.show(EXP.name, "charts")
 run_section(EXP, cfg, lambda _cfg: CHARTS, help=_("Train the network with these settings."))
+lesson.folded(EXP.name, "charts", _("What the charts show"))

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.__main__ import main
-from core.config import format_value
+from core.config import format_value, to_strings
 from core.experiments import LESSONS, experiments, lesson_of
 from core.export import exportable
 
@@ -117,10 +117,25 @@ def test_page_records_equal_the_clis_at_the_default(name, tmp_path, cached_weigh
 def test_preset_sets_the_controls_and_the_url():
     at = _app()
     at.switch_page("pages/vanishing.py").run()
-    at.selectbox(key="vanishing.preset").set_value("tanh-normal").run()
+    at.button_group(key="vanishing.preset").set_value("tanh-normal").run()
     assert at.selectbox(key="vanishing.activation").value == "tanh"
     assert at.selectbox(key="vanishing.init").value == "normal"
     assert at.query_params["preset"] in ("tanh-normal", ["tanh-normal"])
+
+
+@pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS.values() if any(c.preset for c in e.claims)],
+                         ids=lambda e: e.name)
+def test_a_claims_preset_is_one_click_from_what_to_look_for(experiment):
+    """Each claim in "What to look for" names its preset as a button that sets the controls to it."""
+    at = _open(experiment)
+    i, claim = next((i, c) for i, c in enumerate(experiment.claims) if c.preset)
+    at.button(key=f"{experiment.name}.try.{i}").click().run()
+    assert not at.exception
+    assert at.button_group(key=f"{experiment.name}.preset").value == claim.preset
+    want = to_strings(experiment.configure(claim.preset))
+    for name in experiment.presets[claim.preset]:
+        shown = at.session_state[f"{experiment.name}.{name}"]
+        assert format_value(tuple(shown) if isinstance(shown, list) else shown) == want[name], name
 
 
 def test_bad_url_parameter_gets_a_message_and_the_rest_applies():

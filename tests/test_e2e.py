@@ -257,6 +257,7 @@ def test_a_gallery_control_moved_mid_run_leaves_the_run_finishing(page, server):
     button = page.locator(".st-key-activations-train button").filter(visible=True).first
     button.click()
     page.get_by_text(re.compile(r"ETA \d+ s")).first.wait_for(timeout=60_000)
+    page.locator("[data-testid=stExpander] summary").filter(has_text="Gallery").click()  # folded on the first screen
     field = page.locator(".st-key-gallery-leaky_alpha input")
     field.fill("0.2")
     field.press("Enter")

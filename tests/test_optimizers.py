@@ -4,7 +4,6 @@ schedules against torch.optim.lr_scheduler, presets' claims, runner."""
 import math
 
 import numpy as np
-
 import pytest
 import torch
 from torch.optim import lr_scheduler

@@ -9,6 +9,7 @@ from core.experiment import Experiment
 from core.i18n import _
 
 from . import lesson as prose
+from .controls import choose_preset
 
 
 def _text(lesson: str, claim) -> str:
@@ -25,9 +26,17 @@ def what_to_look_for(lesson: str, experiment: Experiment) -> None:
         return
     with st.expander(_("What to look for: {count} claims, checked on your run after Train").format(
             count=len(experiment.claims))):
-        st.markdown(_("Each claim is about one preset (pick it above) and is checked on your own run, and on five "
-                    "seeds in the lab's tests."))
-        st.markdown("\n".join(f"- {_about(c)}: {_text(lesson, c)}" for c in experiment.claims))
+        st.markdown(_("Each claim is about one preset (click it to set the controls) and is checked on your own "
+                      "run, and on five seeds in the lab's tests."))
+        for i, c in enumerate(experiment.claims):
+            left, right = st.columns([1, 4], vertical_alignment="center")
+            if c.preset:
+                left.button(c.preset, key=f"{experiment.name}.try.{i}", on_click=choose_preset,
+                            args=(experiment, c.preset), width="stretch",
+                            help=_("Set the controls to this preset; then press Train."))
+            else:
+                left.markdown(_("the default settings"))
+            right.markdown(_text(lesson, c))
 
 
 def _line(lesson: str, claim, verdict, mine: bool) -> str:

@@ -104,13 +104,21 @@ def _read(prefix: str, f: dataclasses.Field):
 
 def _apply_preset(cls, presets: Mapping, prefix: str) -> None:
     name = st.session_state[f"{prefix}.preset"]
+    if name is None:  # the chosen pill clicked again: no preset
+        st.session_state[f"{prefix}.preset"] = _(CUSTOM)
     if name in presets:
         cfg = apply_preset(cls, presets, name)
         for f in specs(cls):
             _set(prefix, f, getattr(cfg, f.name))
 
 
-def config_controls(experiment: Experiment, ns: str = "", fixed: Mapping | None = None, columns: int = 3):
+def choose_preset(experiment: Experiment, name: str) -> None:
+    """Pick a preset from elsewhere on the page (a claim's button): a callback, run before the next rerun."""
+    st.session_state[f"{experiment.name}.preset"] = name if name in experiment.presets else _(CUSTOM)
+    _apply_preset(experiment.config, experiment.presets, experiment.name)
+
+
+def config_controls(experiment: Experiment, ns: str = "", fixed: Mapping | None = None, columns: int = 4):
     """Render the preset picker and one widget per Config field (advanced ones folded away);
     return the Config, or None with an error shown if the values do not make a valid one.
 
@@ -123,7 +131,7 @@ def config_controls(experiment: Experiment, ns: str = "", fixed: Mapping | None 
 
 
 def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = None, check=None,
-                   fixed: Mapping | None = None, columns: int = 3):
+                   fixed: Mapping | None = None, columns: int = 4):
     """`config_controls` for any validated Config class (a group of settings that is not an experiment)."""
     presets, fixed = presets or {}, dict(fixed or {})
     if f"{prefix}.preset" not in st.session_state:
@@ -138,14 +146,16 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
         for f in specs(cls):
             _set(prefix, f, getattr(cfg, f.name))
     if presets:
-        # the first option, "(custom)", is shown in the reader's language: a switch of language resets the
-        # picker to it (a value no longer among the options), which is what it means anyway
-        st.selectbox(_("Preset"), [_(CUSTOM), *presets], key=f"{prefix}.preset", on_change=_apply_preset,
-                     args=(cls, presets, prefix),
-                     help=_("A preset sets the controls below to a setup that shows one effect."))
+        # one click per preset; the first option, "(custom)", is shown in the reader's language: a switch of
+        # language resets the picker to it (a value no longer among the options), which is what it means anyway
+        st.pills(_("Preset"), [_(CUSTOM), *presets], key=f"{prefix}.preset", on_change=_apply_preset,
+                 args=(cls, presets, prefix),
+                 help=_("A preset sets the controls below to a setup that shows one effect."))
     shown = [f for f in specs(cls) if f.name not in fixed]
+    main = [f for f in shown if not f.metadata.get("advanced")]
+    columns = columns + 1 if len(main) > 3 * columns else columns  # a fourth row would push Train off the screen
     cols = st.columns(columns)
-    for i, f in enumerate(f for f in shown if not f.metadata.get("advanced")):
+    for i, f in enumerate(main):
         _widget(f, f"{prefix}.{f.name}", cols[i % columns])
     if advanced := [f for f in shown if f.metadata.get("advanced")]:
         with st.expander(_("More settings")):

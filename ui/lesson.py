@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.i18n import DEFAULT, language
+from core.i18n import DEFAULT, _, language
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 SECTION = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", re.M)
@@ -32,7 +32,36 @@ def _sections(lesson: str, lang: str) -> dict[str, str]:
 
 def show(lesson: str, section: str = "intro", lang: str | None = None) -> None:
     """Render one section: markdown, with each $$…$$ block as st.latex."""
-    for i, chunk in enumerate(sections(lesson, lang)[section].split("$$")):
+    _render(sections(lesson, lang)[section])
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+def lead(lesson: str, section: str = "intro", title: str | None = None, then: tuple[str, ...] = ()) -> None:
+    """A section's first paragraph, and the rest (and the sections `then`) folded into one expander, so
+    the controls and Train are on the first screen."""
+    first, *rest = _paragraphs(sections(lesson)[section]) or [""]
+    if "$$" in first:  # a formula block in the lead: show the section whole
+        show(lesson, section)
+        first, rest = "", []
+    else:
+        st.markdown(first.strip())
+    rest += [sections(lesson)[s] for s in then]
+    if rest:
+        with st.expander(title or _("Read the whole introduction")):
+            _render("\n\n".join(rest))
+
+
+def folded(lesson: str, section: str, title: str, expanded: bool = False) -> None:
+    """A whole section inside an expander."""
+    with st.expander(title, expanded=expanded):
+        show(lesson, section)
+
+
+def _render(text: str) -> None:
+    for i, chunk in enumerate(text.split("$$")):
         if i % 2:
             st.latex(chunk.strip())
         elif chunk.strip():

@@ -21,10 +21,13 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     """What to look for, the Train button, the live run it starts, and the session's last run of
     `experiment` with its claims checked."""
     lesson = lesson_of(experiment).name
-    claims.what_to_look_for(lesson, experiment)
+    button, claims_col = st.columns([1, 5]) if experiment.claims else (st.container(), None)
+    if claims_col is not None:
+        with claims_col:
+            claims.what_to_look_for(lesson, experiment)
     view = None
-    if st.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
-                 help=help or _("Train with these settings; the charts update as it trains.")):
+    if button.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
+                     help=help or _("Train with these settings; the charts update as it trains."), width="stretch"):
         view = train_live(experiment, cfg, charts_for(cfg), pace=pace)
     result = show_result(experiment, charts_for, view=view)
     if result is not None:
