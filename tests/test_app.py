@@ -138,6 +138,24 @@ def test_a_claims_preset_is_one_click_from_what_to_look_for(experiment):
         assert format_value(tuple(shown) if isinstance(shown, list) else shown) == want[name], name
 
 
+def test_settings_survive_a_page_switch_and_come_back_into_the_url():
+    """Streamlit forgets an undrawn page's widgets; the lab keeps each control group's values, so leaving a
+    lesson and coming back (sidebar navigation: no query string) finds them, and the URL says them again."""
+    at = _app()
+    at.switch_page("pages/vanishing.py").run()
+    at.slider(key="vanishing.depth").set_value(7).run()
+    at.button_group(key="vanishing.preset").set_value("relu-he").run()
+    depth_after_preset = at.slider(key="vanishing.depth").value
+    at.switch_page("pages/activations.py").run()
+    assert not at.exception
+    at.query_params.clear()  # the sidebar's link carries no parameters
+    at.switch_page("pages/vanishing.py").run()
+    assert not at.exception
+    assert at.button_group(key="vanishing.preset").value == "relu-he"
+    assert at.slider(key="vanishing.depth").value == depth_after_preset
+    assert at.query_params["preset"] in ("relu-he", ["relu-he"])
+
+
 def test_bad_url_parameter_gets_a_message_and_the_rest_applies():
     at = _app({"depth": "5000", "activation": "relu"})
     at.switch_page("pages/vanishing.py").run()

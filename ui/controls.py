@@ -25,6 +25,7 @@ from core.i18n import N_, _
 from .safe import plain
 
 CUSTOM = N_("(custom)")
+KEPT = "_kept_settings"  # session state: each control group's last values, which outlive a page switch
 
 
 def _free_tuple(f: dataclasses.Field) -> bool:
@@ -134,17 +135,37 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
                    fixed: Mapping | None = None, columns: int = 4):
     """`config_controls` for any validated Config class (a group of settings that is not an experiment)."""
     presets, fixed = presets or {}, dict(fixed or {})
+    kept = st.session_state.setdefault(KEPT, {})
     if f"{prefix}.preset" not in st.session_state:
         query, repeated = url_query()
         mine = namespaced(query, ns)
-        cfg, preset, errors = from_query(cls, presets, mine, check)
-        problems = [_ignored(name, mine.get(name, ""), message) for name, message in errors]
-        for problem in problems + (repeated if not ns else []):
-            st.warning(plain(_("Ignored a URL parameter — {problem}. The rest of the link applies.").format(
-                problem=problem)))
-        st.session_state[f"{prefix}.preset"] = preset or _(CUSTOM)
-        for f in specs(cls):
-            _set(prefix, f, getattr(cfg, f.name))
+        if not mine and prefix in kept:  # back on the page without a link: the settings it had
+            preset, values = kept[prefix]
+            st.session_state[f"{prefix}.preset"] = preset if preset in presets else _(CUSTOM)
+            for name, value in values.items():
+                st.session_state[f"{prefix}.{name}"] = value
+        else:
+            _from_url(cls, prefix, ns, presets, check, mine, repeated)
+    _picker_and_fields(cls, prefix, presets, fixed, columns)
+    # Streamlit forgets a widget's value once a run does not draw it (another page): keep a copy
+    kept[prefix] = (st.session_state[f"{prefix}.preset"],
+                    {f.name: st.session_state[f"{prefix}.{f.name}"] for f in specs(cls)})
+    return _config(cls, prefix, ns, presets, check, fixed)
+
+
+def _from_url(cls, prefix: str, ns: str, presets: Mapping, check, mine: dict, repeated: list) -> None:
+    """The first visit: the controls from the link's parameters, each ignored one with a warning."""
+    cfg, preset, errors = from_query(cls, presets, mine, check)
+    problems = [_ignored(name, mine.get(name, ""), message) for name, message in errors]
+    for problem in problems + (repeated if not ns else []):
+        st.warning(plain(_("Ignored a URL parameter — {problem}. The rest of the link applies.").format(
+            problem=problem)))
+    st.session_state[f"{prefix}.preset"] = preset or _(CUSTOM)
+    for f in specs(cls):
+        _set(prefix, f, getattr(cfg, f.name))
+
+
+def _picker_and_fields(cls, prefix: str, presets: Mapping, fixed: Mapping, columns: int) -> None:
     if presets:
         # one click per preset; the first option, "(custom)", is shown in the reader's language: a switch of
         # language resets the picker to it (a value no longer among the options), which is what it means anyway
@@ -162,6 +183,10 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
             cols = st.columns(columns)
             for i, f in enumerate(advanced):
                 _widget(f, f"{prefix}.{f.name}", cols[i % columns])
+
+
+def _config(cls, prefix: str, ns: str, presets: Mapping, check, fixed: Mapping):
+    """The Config the controls describe (None, with the reason shown, if they make none), synced to the URL."""
     try:
         cfg = cls(**{**{f.name: _read(prefix, f) for f in specs(cls)}, **fixed})
         if check is not None:
