@@ -12,6 +12,9 @@
 - history_mb: a session's run history holding 20 runs of each of the five lessons' defaults, stored as
   the page stores every run (tracemalloc: what the filled history holds); history_frames_mb is the stored
   frames' own size. Target <= 50 MB.
+- browser_vs_headless: benchmarks.browser, each lesson's default run in Chromium on a loopback server
+  (Train to "Finished") against the same run headless in this process, and Train to the first drawn
+  point; `--no-browser` skips it.
 - server_load: a real server on loopback, 10 Chromium sessions each training every lesson's default
   at once (benchmarks.load): runs completed, exceptions, queue places seen, and the server's RSS
   before (warm), at its peak and 30 s after the tabs closed. `--no-load` skips it (about 10 minutes here).
@@ -241,6 +244,15 @@ def transfer_times() -> dict:
             "transfer_second_visit_first_b_record_s": round(first_b, 3)}
 
 
+def browser_figures() -> dict | None:
+    """benchmarks.browser: each lesson's default in Chromium against the headless engine (None without Chromium)."""
+    import os
+
+    from . import browser
+
+    return browser.run() if os.path.exists(server_load.CHROMIUM) else None
+
+
 def main() -> int:
     threads = configure_threads(MAX_CONCURRENT_RUNS)
     warm_up()
@@ -253,6 +265,8 @@ def main() -> int:
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
     figures.update(surface_animation_bytes())  # target <= 1 MB per animation
     figures.update(history_mb())  # target <= 50 MB for 20 runs of each of the five lessons
+    if "--no-browser" not in sys.argv:
+        figures["browser_vs_headless"] = browser_figures()
     if "--no-load" not in sys.argv:
         figures["server_load"] = server_load.run(sessions=10, interrupts=0.0, settle=30)
     json.dump(figures, sys.stdout)

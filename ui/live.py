@@ -22,7 +22,15 @@ from .admission import server_slots, start_up, wait_for_slot
 from .buffers import LiveBuffers
 from .results import ChartSpec, RunResult, RunView, draw, run_view
 
-REDRAW_SECONDS = 0.25  # at most four redraws a second
+REDRAW_SECONDS = 0.25  # download progress: at most four updates a second
+DRAW_SHARE = 0.15  # a live run spends at most this share of its wall time redrawing its charts
+MIN_GAP = 0.05  # and never redraws more often than 20 times a second
+
+
+def redraw_gap(draw_seconds: float) -> float:
+    """Seconds of training between two redraws, so that drawing (which took `draw_seconds` last
+    time) is at most DRAW_SHARE of the wall time: gap / (gap + draw) >= 1 − DRAW_SHARE."""
+    return max(MIN_GAP, draw_seconds * (1 - DRAW_SHARE) / DRAW_SHARE)
 FRAMES = 40  # redraws of a paced (animated) run
 # The longest a visitor's run may hold a training slot (a shared demo server); the CLI has no limit.
 MAX_RUN_SECONDS = float(os.environ.get("DNLAB_MAX_RUN_SECONDS", 15 * 60))
@@ -86,7 +94,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         ticket = slots.join()
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
-        last_draw, next_frame = started - REDRAW_SECONDS, 0  # the first complete step is drawn at once
+        last_draw, next_frame, gap = started, 0, 0.0  # the first complete step is drawn at once
         last_run, last_step = "", 0
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
@@ -94,7 +102,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                 # Draw between steps, never halfway through one step's probe records.
                 if r.step != buffers.step and buffers.series:
                     now = time.perf_counter()
-                    due = done >= next_frame if pace else now - last_draw >= REDRAW_SECONDS
+                    due = done >= next_frame if pace else now - last_draw >= gap
                     if due:
                         if now - started > MAX_RUN_SECONDS:
                             result.message = _("This server stops a run after {minutes:.0f} minutes so that "
@@ -105,6 +113,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                                      text=progress_text(last_run, last_step, done, total, now - started))
                         draw(placeholders, charts, buffers, experiment, cfg)
                         last_draw, next_frame = time.perf_counter(), done + frame_steps
+                        gap = redraw_gap(last_draw - now)  # this redraw's cost sets the next one's distance
                         if pace:
                             time.sleep(pace)
                 if r.metric == "loss":
