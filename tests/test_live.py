@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from core.records import Record
 from ui.admission import Slots
 from ui.buffers import LiveBuffers, SeriesBuffer, budget
@@ -53,3 +55,14 @@ def test_slots_queue_in_order():
     slots.leave(c)  # leaving the queue before starting frees the place
     slots.leave(b)
     assert not slots.running and not slots.queue
+
+
+@pytest.mark.parametrize("draw_s", [0.0, 0.001, 0.05, 0.2, 1.3])
+def test_redraws_take_at_most_their_share_of_the_wall_time(draw_s):
+    from ui.live import DRAW_SHARE, MIN_GAP, redraw_gap
+
+    gap = redraw_gap(draw_s)
+    assert gap >= MIN_GAP
+    assert draw_s / (gap + draw_s) <= DRAW_SHARE + 1e-9
+    if draw_s * (1 - DRAW_SHARE) / DRAW_SHARE > MIN_GAP:  # no more training between redraws than the share needs
+        assert draw_s / (gap + draw_s) == pytest.approx(DRAW_SHARE)
