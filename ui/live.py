@@ -127,10 +127,11 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         result.status, result.message = "unavailable", str(exc)
     finally:
         result.seconds = time.perf_counter() - started
-        st.session_state.pop(display.RUNNING, None)
         if result.status == "running":
             result.status = "stopped"  # a rerun interrupted us at a redraw, or the time limit
         if ticket is not None:
-            slots.leave(ticket)
+            slots.leave(ticket)  # first: nothing below may keep the slot from others (a closed tab's state can fail)
+        with contextlib.suppress(Exception):
+            st.session_state.pop(display.RUNNING, None)
         history.remember(experiment, result)  # finished, stopped or diverged: it joins the session's history
     return view  # show_result draws the finished run in full, in the same placeholders
