@@ -99,13 +99,24 @@ def chart_grid(n: int, columns: int = 2) -> list:
     return placeholders
 
 
+def fixed_renderer(chart):
+    """The chart with its renderer named (SVG unless it names one): Streamlit picks canvas by itself once a
+    chart holds over 2,000 points, and a switch at the final redraw rebuilds the chart, which collapses
+    for a moment (the page's height dropped 2,227 -> 1,792 px when a run ended on a loaded machine)."""
+    import altair as alt
+
+    if chart.usermeta is alt.Undefined:
+        return chart.properties(usermeta={"embedOptions": {"renderer": "svg"}})
+    return chart
+
+
 def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment, cfg) -> None:
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes (the step axes
     span the run's planned steps from the first redraw to the last)."""
     for ph, spec in zip(placeholders, charts, strict=True):
         with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen():
             chart = spec.build(experiment.runs.annotate(buffers.frame(spec.metrics)))
-        ph.altair_chart(chart, width="stretch")
+        ph.altair_chart(fixed_renderer(chart), width="stretch")
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
