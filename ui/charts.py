@@ -45,7 +45,7 @@ def _theme() -> alt.theme.ThemeConfig:
 # transfer variant and BN placement has its own, whatever else a chart shows. No red in it: red
 # marks divergence and the known minima. Families never share a chart, so each starts at the first.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#7f7f7f", "#e7ba52", "#393b79", "#006d5b")
+           "#e7ba52", "#393b79", "#006d5b", "#7f7f7f")  # grey last: no optimizer path is grey on the grey map
 FAMILIES = {
     "optimizer": ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax"),
     "activation": ("sigmoid", "tanh", "relu", "leaky_relu", "rrelu", "elu", "selu", "gelu", "silu", "mish",
@@ -337,7 +337,7 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
     x = alt.X("x:Q", title=_("x"))
     shade = base.transform_filter(alt.datum.saturated).mark_rect(color="#d62728", opacity=0.12).encode(
         x=x, x2="x_next:Q")
-    band = base.transform_filter("isValid(datum.band_lo)").mark_area(opacity=0.3, color="#4c78a8").encode(
+    band = base.transform_filter("isValid(datum.band_lo)").mark_area(opacity=0.3, color="#4c78a8", clip=True).encode(
         x=x, y="band_lo:Q", y2="band_hi:Q")
     lines = base.transform_fold(["f", "df"], as_=["curve", "y"]).transform_calculate(
         curve=alt.expr.if_(alt.datum.curve == "f", "f(x)", "f′(x)")
