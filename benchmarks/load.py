@@ -170,8 +170,10 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
         for lesson, exp in plan:
             await page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
             interrupt = rng.random() < stats["interrupt_share"]
-            queued |= await _train(page, exp, timeout_s, interrupt=interrupt and rng.choice(["stop", "close"]))
-            if interrupt:
+            saw_queue, interrupted = await _train(page, exp, timeout_s,
+                                                  interrupt=interrupt and rng.choice(["stop", "close"]))
+            queued |= saw_queue
+            if interrupted:
                 stats["runs_interrupted"] += 1
                 if page.is_closed():  # the tab was closed mid-run: a new tab of the same session goes on
                     page = await ctx.new_page()
@@ -190,25 +192,33 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
         await ctx.close()
 
 
-async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False) -> bool:
-    """Press Train and wait for the run to end; return whether the queue place was shown."""
+async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False) -> tuple[bool, bool]:
+    """Press Train and wait for the run to end; return whether the queue place was shown, and whether
+    the run was interrupted (Stop pressed or the tab closed while it trained)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     button = page.locator(f".st-key-{exp}-train button").filter(visible=True).first
     await button.wait_for(timeout=timeout_s * 1000)
     await button.click()
-    queued = False
+    queued = interrupted = False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = await page.locator("[data-testid='stMain']").inner_text()
         queued |= "Queued: place" in text
         if interrupt and "ETA" in text:
             if interrupt == "stop":
-                await page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True).click()
+                # The run may end between reading the page and the click (its Stop button then goes with
+                # the progress bar): a Stop that finds no button is a run that finished first, not a fault.
+                stop = page.locator("[data-testid='stMain']").get_by_role("button", name="Stop", exact=True)
+                with contextlib.suppress(PlaywrightTimeout):
+                    await stop.click(timeout=5000)
+                    interrupted = True
                 interrupt = False
             else:
                 await page.close()
-                return queued
+                return queued, True
         if DONE.search(text) and "ETA" not in text:
-            return queued
+            return queued, interrupted
         await asyncio.sleep(0.25)
     raise TimeoutError(f"{exp} did not finish in {timeout_s:.0f} s")
 
