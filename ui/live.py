@@ -94,13 +94,15 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         ticket = slots.join()
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
-        last_draw, next_frame, gap = started, 0, 0.0  # the first complete step is drawn at once
+        last_draw, next_frame, gap = started, 0, 0.0  # drawn as soon as two steps are in
         last_run, last_step = "", 0
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
             for r in experiment.run(cfg):
-                # Draw between steps, never halfway through one step's probe records.
-                if r.step != buffers.step and buffers.series:
+                # Draw between steps, never halfway through one step's probe records; the first time
+                # once a second step is in, so that every curve has a line to show (a single point draws
+                # nothing, and the next redraw is a redraw's cost away).
+                if r.step != buffers.step and buffers.series and (last_draw > started or buffers.step >= 2):
                     now = time.perf_counter()
                     due = done >= next_frame if pace else now - last_draw >= gap
                     if due:
