@@ -212,12 +212,19 @@ def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
     return alt.FieldOneOfPredicate(field="metric", oneOf=list(metrics))
 
 
+def _layer(df: pd.DataFrame, *layers) -> alt.LayerChart:
+    """Layers drawn from one frame, the frame given to the layer rather than to each layer: the spec is the
+    same (altair moves a frame its layers share up to the layer), but altair's `+` hashes each layer's
+    spec, its frame's printout included, which cost a live redraw a fifth of its time."""
+    return alt.layer(*layers, data=df)
+
+
 def _diverged_rule(base: alt.Chart) -> alt.Chart:
     """A red rule and label at the step where a run diverged (nothing if none did)."""
     marks = base.transform_filter(alt.datum.metric == "diverged")
-    rule = marks.mark_rule(color="#d62728", strokeWidth=2).encode(x="value:Q")
+    rule = marks.mark_rule(color="#d62728", strokeWidth=2).encode(x=alt.X("value:Q"))
     text = marks.mark_text(color="#d62728", align="left", dx=4, dy=-4, baseline="bottom").encode(
-        x="value:Q", y=alt.value(12), text=alt.value(_("diverged")))
+        x=alt.X("value:Q"), y=alt.YValue(12), text=alt.TextValue(_("diverged")))
     return rule + text
 
 
@@ -229,7 +236,7 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     log_loss, weight = _display.get()
     log = log or (log_loss and not symlog and set(metrics) <= set(LOSSES))
     df = smooth(df, weight)
-    base = alt.Chart(df)
+    base = alt.Chart()  # the data goes on the layer (see _layer)
     scale = alt.Scale(type="log") if log else alt.Scale(type="symlog") if symlog else alt.Scale(zero=False)
     overlay = "series" in df.columns  # runs of the history drawn together: a colour per run (per network)
     if overlay:
@@ -246,13 +253,13 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
         y=alt.Y("value:Q", title=y_title, scale=scale),
         color=hue,
         strokeDash=dash,
-        detail="run:N" if overlay else alt.Undefined,
+        detail=alt.Detail("run:N") if overlay else alt.Undefined,
         tooltip=[*([_tip("source:N")] if overlay else []), _tip("run:N"), _tip("metric:N"), _tip("step:Q"),
                  _tip("value:Q", format=".4g")],
     )
     # an overlay's legend sits below the plot, a row per run; the chart grows by it, so the plot keeps its height
     height = HEIGHT + (LEGEND_ROW * len(labels) + 20 if overlay else 0)
-    return (lines + _diverged_rule(base)).properties(title=title, height=height)
+    return _layer(df, lines, _diverged_rule(base)).properties(title=title, height=height)
 
 
 def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = None) -> alt.Chart:
@@ -265,7 +272,7 @@ def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
     ).transform_calculate(
         step_end="isValid(datum.next_step) ? datum.next_step : datum.step + 1"
     ).mark_rect().encode(
-        x=_step_x(), x2="step_end:Q",
+        x=_step_x(), x2=alt.X2("step_end:Q"),
         y=alt.Y("layer:O", title=_("layer (1 = input side)"), sort="descending"),
         color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis")),
         tooltip=[_tip("step:Q"), _tip("layer:O"), _tip("value:Q", format=".3g")],
@@ -298,20 +305,21 @@ def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
 
 def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
     """Per-layer band of the activation input's 15th–85th percentiles with the median, first and latest."""
-    base = _first_and_latest(alt.Chart(df).transform_filter(
+    base = _first_and_latest(alt.Chart().transform_filter(
         _metric_is("preact_p15", "preact_p50", "preact_p85")
     ).transform_pivot("metric", value="value", groupby=["run", "step", "layer"]))
     x = alt.X("layer:Q", title=_("layer (1 = input side)"), axis=alt.Axis(tickMinStep=1))
     color = alt.Color("run:N", title=None, scale=run_colours(df))
     band = base.mark_area().encode(
-        x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q", color=color,
+        x=x, y=alt.Y("preact_p15:Q", title=_("activation input")), y2=alt.Y2("preact_p85:Q"), color=color,
         opacity=alt.Opacity("when:N", legend=None, scale=alt.Scale(domain=[FIRST, LATEST], range=[0.12, 0.3])),
-        detail="when:N")
+        detail=alt.Detail("when:N"))
     median = base.mark_line(point=True).encode(
-        x=x, y="preact_p50:Q", color=color, strokeDash=_when_dash(),
+        x=x, y=alt.Y("preact_p50:Q"), color=color, strokeDash=_when_dash(),
         tooltip=[_tip("run:N"), _tip("when:N"), _tip("layer:Q"), _tip("preact_p15:Q", format=".3g"),
                  _tip("preact_p50:Q", format=".3g"), _tip("preact_p85:Q", format=".3g")])
-    return (band + median).properties(title=title or _("Activation input: 15th–85th percentile"), height=HEIGHT)
+    return _layer(df, band, median).properties(title=title or _("Activation input: 15th–85th percentile"),
+                                               height=HEIGHT)
 
 
 def fractions(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
@@ -336,9 +344,9 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
     base = alt.Chart()
     x = alt.X("x:Q", title=_("x"))
     shade = base.transform_filter(alt.datum.saturated).mark_rect(color="#d62728", opacity=0.12).encode(
-        x=x, x2="x_next:Q")
+        x=x, x2=alt.X2("x_next:Q"))
     band = base.transform_filter("isValid(datum.band_lo)").mark_area(opacity=0.3, color="#4c78a8", clip=True).encode(
-        x=x, y="band_lo:Q", y2="band_hi:Q")
+        x=x, y=alt.Y("band_lo:Q"), y2=alt.Y2("band_hi:Q"))
     lines = base.transform_fold(["f", "df"], as_=["curve", "y"]).transform_calculate(
         curve=alt.expr.if_(alt.datum.curve == "f", "f(x)", "f′(x)")
     ).mark_line(clip=True).encode(
@@ -379,18 +387,18 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = 
 
 def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     """One layer's activation-input percentiles over steps: a 15th–85th band and the median, per run."""
-    base = alt.Chart(df).transform_filter(
+    base = alt.Chart().transform_filter(
         _metric_is("preact_p15", "preact_p50", "preact_p85") & (alt.datum.layer == layer)
     ).transform_pivot("metric", value="value", groupby=["run", "step"])
     color = alt.Color("run:N", title=None, scale=run_colours(df))
     band = base.mark_area(opacity=0.25).encode(
-        x=_step_x(), y=alt.Y("preact_p15:Q", title=_("activation input")), y2="preact_p85:Q",
+        x=_step_x(), y=alt.Y("preact_p15:Q", title=_("activation input")), y2=alt.Y2("preact_p85:Q"),
         color=color)
     median = base.mark_line().encode(
-        x="step:Q", y="preact_p50:Q", color=color,
+        x=alt.X("step:Q"), y=alt.Y("preact_p50:Q"), color=color,
         tooltip=[_tip("run:N"), _tip("step:Q"), _tip("preact_p15:Q", format=".2f"),
                  _tip("preact_p50:Q", format=".2f"), _tip("preact_p85:Q", format=".2f")])
-    return (band + median).properties(title=title, height=HEIGHT)
+    return _layer(df, band, median).properties(title=title, height=HEIGHT)
 
 
 def mode_gap(df: pd.DataFrame) -> alt.Chart:
@@ -420,7 +428,8 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
     heat = alt.Chart(grid).transform_calculate(
         x0=f"datum.x - {dx!r}", x1=f"datum.x + {dx!r}", y0=f"datum.y - {dy!r}", y1=f"datum.y + {dy!r}"
     ).mark_rect().encode(
-        x=alt.X("x0:Q", scale=xs, title=_("x")), x2="x1:Q", y=alt.Y("y0:Q", scale=ys, title=_("y")), y2="y1:Q",
+        x=alt.X("x0:Q", scale=xs, title=_("x")), x2=alt.X2("x1:Q"),
+        y=alt.Y("y0:Q", scale=ys, title=_("y")), y2=alt.Y2("y1:Q"),
         color=alt.Color("loss:Q", title=_("loss"), scale=alt.Scale(type="symlog", range=MAP_RAMP),
                         legend=alt.Legend(orient="top", direction="horizontal", gradientLength=260,
                                           format=".2~s", titleOrient="left")),
@@ -429,10 +438,10 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
     layers = [heat]
     if contours is not None and len(contours):
         layers.append(alt.Chart(contours).mark_line(color="#4a4a4a", strokeWidth=0.8, opacity=0.55, clip=True)
-                      .encode(x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), detail="line:N",
-                              order="order:Q"))
+                      .encode(x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), detail=alt.Detail("line:N"),
+                              order=alt.Order("order:Q")))
     path = alt.Chart(paths).encode(
-        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order="step:Q",
+        x=alt.X("x:Q", scale=xs), y=alt.Y("y:Q", scale=ys), order=alt.Order("step:Q"),
         color=alt.Color("run:N", title=None, scale=run_colours(paths)),
         tooltip=[_tip("run:N"), _tip("step:Q"), _tip("x:Q", format=".3f"), _tip("y:Q", format=".3f"),
                  _tip("loss:Q", format=".3g")],
@@ -479,17 +488,17 @@ def sweep(df: pd.DataFrame) -> alt.LayerChart:
 def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None = None) -> alt.LayerChart:
     """Per variant: every seed's curve (thin) and the mean ± std band across seeds (the frame's
     `variant` column, parsed from the run names by the experiment)."""
-    base = alt.Chart(df).transform_filter(alt.datum.metric == metric)
+    base = alt.Chart().transform_filter(alt.datum.metric == metric)
     variants = [v for v in dict.fromkeys(df["variant"].astype(str)) if v] if len(df) else []
     color = alt.Color("variant:N", title=None, scale=colour_scale(variants, "variant"))
     seeds = base.mark_line(opacity=0.25, strokeWidth=1).encode(
         x=_step_x(), y=alt.Y("value:Q", title=metric_name(metric), scale=alt.Scale(zero=False)),
-        color=color, detail="run:N")
+        color=color, detail=alt.Detail("run:N"))
     stats = base.transform_aggregate(mean="mean(value)", sd="stdev(value)", groupby=["variant", "step"]
                                      ).transform_calculate(lo="datum.mean - (isValid(datum.sd) ? datum.sd : 0)",
                                                            hi="datum.mean + (isValid(datum.sd) ? datum.sd : 0)")
-    band = stats.mark_area(opacity=0.2).encode(x="step:Q", y="lo:Q", y2="hi:Q", color=color)
+    band = stats.mark_area(opacity=0.2).encode(x=alt.X("step:Q"), y=alt.Y("lo:Q"), y2=alt.Y2("hi:Q"), color=color)
     mean = stats.mark_line(strokeWidth=3).encode(
-        x="step:Q", y="mean:Q", color=color,
+        x=alt.X("step:Q"), y=alt.Y("mean:Q"), color=color,
         tooltip=[_tip("variant:N"), _tip("step:Q"), _tip("mean:Q", format=".3f"), _tip("sd:Q", format=".3f")])
-    return (band + seeds + mean).properties(title=title or _("Task B validation accuracy"), height=HEIGHT)
+    return _layer(df, band, seeds, mean).properties(title=title or _("Task B validation accuracy"), height=HEIGHT)
