@@ -193,3 +193,49 @@ def test_a_step_axis_spans_the_planned_steps_from_the_first_redraw():
     for d in (early, late):
         d.pop("datasets"), d.pop("data")
     assert early == late
+
+
+def _named_alike(spec: dict) -> tuple[str, list]:
+    """A spec's JSON with its datasets renamed in order of appearance, and the datasets' frames."""
+    spec = dict(spec)
+    datasets = spec.pop("datasets")
+    text = json.dumps(spec, sort_keys=True)
+    for i, name in enumerate(datasets):
+        text = text.replace(f'"{name}"', f'"dataset {i}"')
+    return text, list(datasets.values())
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_the_live_redraws_spec_is_streamlits_own_conversion_and_valid(name):
+    """ui.vega.spec skips altair's schema validation and names datasets by place: against Streamlit's own
+    altair_chart conversion (the reference), the same spec and the same data; and the chart validates."""
+    import pyarrow as pa
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from ui import vega
+
+    df = _frame(40)
+    ours, theirs = vega.spec(BUILDERS[name](df)), _convert_altair_to_vega_lite_spec(BUILDERS[name](df))
+    (our_text, our_frames), (their_text, their_bytes) = _named_alike(ours), _named_alike(theirs)
+    assert our_text == their_text
+    assert set(ours["datasets"]) == {"frame_0"}  # a fixed name, not one that changes with every new row
+    assert [len(f) for f in our_frames] == [pa.ipc.open_stream(b).read_all().num_rows for b in their_bytes]
+    BUILDERS[name](df).to_dict(validate=True)  # raises on a spec Vega-Lite's schema refuses
+
+
+def test_a_cached_spec_is_built_once_per_setting_and_language():
+    from core.i18n import using
+    from ui import vega
+
+    built = []
+
+    def build(v=1.0):
+        built.append(v)
+        return charts.bars(pd.DataFrame({"run": ["a"], "seconds": [v]}), "seconds", "run", "t", "s")
+
+    first = vega.cached_spec(("test-bars", 1.0), build)
+    assert vega.cached_spec(("test-bars", 1.0), build) is first and built == [1.0]
+    vega.cached_spec(("test-bars", 2.0), lambda: build(2.0))
+    with using("ko"):
+        vega.cached_spec(("test-bars", 1.0), build)
+    assert built == [1.0, 2.0, 1.0]
