@@ -10,7 +10,7 @@ nav.ensure_entrypoint("pages/activations.py")  # first: a fresh server's deep li
 from core import gallery  # noqa: E402
 from core.experiments import activations  # noqa: E402
 from core.nets import BOUNDED  # noqa: E402
-from ui import charts, controls, lesson, nav  # noqa: E402
+from ui import charts, controls, lesson, nav, vega  # noqa: E402
 from ui.page import run_section  # noqa: E402
 from ui.results import ChartSpec  # noqa: E402
 
@@ -46,7 +46,9 @@ def draw_gallery() -> None:
                                                      "and, shaded red, where f′ is below 1% of its maximum."))
     params = controls.field_controls(gallery.GalleryConfig, "gallery", ns="gallery", columns=4)
     if shown and params is not None:
-        st.altair_chart(charts.gallery(gallery.table(shown, **gallery.parameters(params))), width="content")
+        values = gallery.parameters(params)  # built once per choice: a Train click reruns the gallery too
+        st.vega_lite_chart(vega.cached_spec(("gallery", tuple(shown), tuple(sorted(values.items()))),
+                                            lambda: charts.gallery(gallery.table(shown, **values))), width="content")
 
 
 with st.expander(_("Gallery: every activation, its slope, and where it saturates")):
