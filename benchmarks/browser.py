@@ -5,8 +5,9 @@ server, and the same run through the engine in this process (what `python -m cor
 
 Per lesson (its first experiment; the optimizers lesson's real network, since its surface race is
 paced on purpose), alternating the two: headless_s, browser_s (Train pressed to the "Finished"
-message), their ratio (issue 11's target: <= 1.15), and first_point_s (Train to the first chart
-holding a drawn line or cell; target <= 0.5 s on a warm server). One JSON object.
+message), their ratio (issue 11's target: <= 1.15), and first_point_s (Train to the first line or
+cell drawn that was not on the page before: not the last run's, not the gallery's; target <= 0.5 s on a
+warm server). One JSON object.
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ from .load import CHROMIUM, DONE, Server
 RUNS = {"vanishing": "vanishing", "activations": "activations", "batchnorm": "batchnorm", "transfer": "transfer",
         "optimizers": "optimizers-net"}
 TABS = {"optimizers-net": "Real network"}
-MARKS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .mark-line path,'
-    + ' [data-testid="stVegaLiteChart"] .mark-rect path')]
-    .some(p => (p.getAttribute('d') || '').length > 10 && p.closest('[data-testid="stVegaLiteChart"]').offsetParent)"""
+_PATHS = """[...document.querySelectorAll('[data-testid="stVegaLiteChart"] .mark-line path,'
+    + ' [data-testid="stVegaLiteChart"] .mark-rect path')]"""
+# Before Train: the lines and cells already on the page (the session's last run, the activations gallery).
+SEEN = f"() => {{ window.__seen = new Set({_PATHS}.map(p => p.getAttribute('d'))); }}"
+# A line or cell drawn since, in a visible chart: the new run's first point.
+MARKS = f"""() => {_PATHS}.some(p => {{ const d = p.getAttribute('d') || '';
+    return d.length > 10 && !(window.__seen && window.__seen.has(d))
+        && p.closest('[data-testid="stVegaLiteChart"]').offsetParent; }})"""
 REPEATS = 2  # each side twice, alternating; each side's fastest counts (the machine is shared)
 
 
@@ -45,6 +51,7 @@ def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600) 
     button = page.locator(f".st-key-{name}-train button").filter(visible=True).first
     button.wait_for(timeout=timeout_s * 1000)
     page.wait_for_timeout(1000)  # the page settled
+    page.evaluate(SEEN)
     button.click()
     pressed = time.perf_counter()
     page.wait_for_function(MARKS, timeout=timeout_s * 1000, polling=20)
