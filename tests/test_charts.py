@@ -219,7 +219,12 @@ def test_the_live_redraws_spec_is_streamlits_own_conversion_and_valid(name):
     (our_text, our_frames), (their_text, their_bytes) = _named_alike(ours), _named_alike(theirs)
     assert our_text == their_text
     assert set(ours["datasets"]) == {"frame_0"}  # a fixed name, not one that changes with every new row
-    assert [len(f) for f in our_frames] == [pa.ipc.open_stream(b).read_all().num_rows for b in their_bytes]
+    theirs_read = [pa.ipc.open_stream(b).read_all() for b in their_bytes]
+    for mine, reference in zip(our_frames, theirs_read, strict=True):  # the same values, empty columns dropped
+        assert mine.schema.metadata is None
+        dropped = set(reference.column_names) - set(mine.column_names)
+        assert all(reference[c].null_count == len(reference) for c in dropped)
+        assert mine.equals(reference.select(mine.column_names).replace_schema_metadata(None))
     BUILDERS[name](df).to_dict(validate=True)  # raises on a spec Vega-Lite's schema refuses
 
 
@@ -239,3 +244,16 @@ def test_a_cached_spec_is_built_once_per_setting_and_language():
     with using("ko"):
         vega.cached_spec(("test-bars", 1.0), build)
     assert built == [1.0, 2.0, 1.0]
+
+
+def test_a_loss_curves_data_go_without_the_empty_layer_column_or_pandas_metadata():
+    from streamlit import dataframe_util
+
+    from ui import vega
+
+    df = _frame(40)
+    loss = df[df["metric"].isin(["loss", "val_loss"])]
+    table = vega.table(loss)
+    assert "layer" not in table.column_names and table.num_rows == len(loss)
+    assert len(dataframe_util.convert_anything_to_arrow_bytes(table)) < 0.8 * len(
+        dataframe_util.convert_anything_to_arrow_bytes(loss))
