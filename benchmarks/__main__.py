@@ -3,7 +3,8 @@
 - probe_overhead: engine steps/s with default probes ÷ a bare PyTorch loop on the same model
   (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
-  data Streamlit sends) after 100 and after 10,000 steps of one run.
+  data Streamlit sends, as ui.results.draw sends them) after 100 and after 10,000 steps of one run;
+  redraw_bytes_100_altair_chart: the same chart through st.altair_chart, side by side.
 - surface_animation_mb: the optimizer lesson's default animation, every frame's bytes summed (spec JSON
   and datasets in Arrow, as Streamlit sends them); surface_frame_kb: its largest frame. Target <= 1 MB.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
@@ -94,14 +95,26 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
             "probe_overhead_median": round(statistics.median(b_times) / statistics.median(e_times), 3)}
 
 
-def redraw_bytes(df, build) -> int:
-    """Bytes Streamlit sends for one chart redraw: the spec JSON plus the Arrow-encoded data."""
+def sent_bytes(chart) -> int:
+    """Bytes a live redraw sends for `chart`, as ui.results.draw sends it (ui.vega.spec): the spec JSON and
+    every dataset in Arrow (Streamlit's own serialisation)."""
     from streamlit import dataframe_util
 
-    spec = build(df).to_dict()
-    spec.pop("datasets", None)
-    spec.pop("data", None)
-    return len(json.dumps(spec)) + len(dataframe_util.convert_anything_to_arrow_bytes(df))
+    from ui import vega
+
+    spec = vega.spec(chart)
+    datasets = spec.pop("datasets", {})
+    return len(json.dumps(spec)) + sum(len(dataframe_util.convert_anything_to_arrow_bytes(t))
+                                       for t in datasets.values())
+
+
+def altair_chart_bytes(chart) -> int:
+    """The same through st.altair_chart (Streamlit's own conversion): the reference for the live path."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    spec = _convert_altair_to_vega_lite_spec(chart)
+    datasets = spec.pop("datasets", {})
+    return len(json.dumps(spec)) + sum(len(d) for d in datasets.values())
 
 
 def redraw_sizes(steps: int = 10_000) -> dict:
@@ -109,25 +122,20 @@ def redraw_sizes(steps: int = 10_000) -> dict:
     loss_chart = lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy")  # noqa: E731
     metrics = ("loss", "val_loss", "diverged")
     buffers, out = LiveBuffers(), {}
+
+    def measure(step: int) -> None:
+        out[f"redraw_bytes_{step}"] = sent_bytes(loss_chart(buffers.frame(metrics)))
+        out[f"heatmap_redraw_bytes_{step}"] = sent_bytes(charts.heatmap(buffers.frame(["grad_norm"])))
+        if step == 100:
+            out["redraw_bytes_100_altair_chart"] = altair_chart_bytes(loss_chart(buffers.frame(metrics)))
+
     for r in train(cfg, load("digits", 0)):
-        if r.step != buffers.step and buffers.step in (100, steps):
-            out[f"redraw_bytes_{buffers.step}"] = redraw_bytes(buffers.frame(metrics), loss_chart)
-            out[f"heatmap_redraw_bytes_{buffers.step}"] = redraw_bytes(buffers.frame(["grad_norm"]), charts.heatmap)
+        if r.step != buffers.step and buffers.step == 100:
+            measure(100)
         buffers.add(r)
-    out[f"redraw_bytes_{steps}"] = redraw_bytes(buffers.frame(metrics), loss_chart)
-    out[f"heatmap_redraw_bytes_{steps}"] = redraw_bytes(buffers.frame(["grad_norm"]), charts.heatmap)
+    measure(steps)
     out["redraw_bytes_ratio"] = round(out[f"redraw_bytes_{steps}"] / out["redraw_bytes_100"], 3)
     return out
-
-
-def chart_bytes(chart) -> int:
-    """Bytes Streamlit sends for one altair_chart call: the spec JSON, and every dataset in Arrow
-    (Streamlit's own conversion, which keeps each frame's dtypes)."""
-    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-
-    spec = _convert_altair_to_vega_lite_spec(chart)
-    datasets = spec.pop("datasets", {})
-    return len(json.dumps(spec)) + sum(len(d) for d in datasets.values())
 
 
 def surface_animation_bytes() -> dict:
@@ -143,7 +151,7 @@ def surface_animation_bytes() -> dict:
 
     def frame_bytes() -> int:
         frame = paths(exp.runs.annotate(buffers.frame(("x", "y", "loss"))))
-        return chart_bytes(surface_chart(cfg.surface, frame, live=True))
+        return sent_bytes(surface_chart(cfg.surface, frame, live=True))
 
     for r in exp.run(cfg):
         if r.step != buffers.step and buffers.series and done >= len(sizes) * every:
@@ -163,7 +171,7 @@ def first_point_s() -> float:
     buffers = LiveBuffers()
     for r in exp.run(exp.config()):
         if r.step != buffers.step and buffers.step:
-            redraw_bytes(buffers.frame(("loss", "val_loss")), lambda df: charts.curves(df, ("loss",), "", ""))
+            sent_bytes(charts.curves(buffers.frame(("loss", "val_loss")), ("loss",), "", ""))
             break
         buffers.add(r)
     return round(time.perf_counter() - start, 3)
