@@ -18,6 +18,8 @@ PAGES = {lesson.name: lesson.title for lesson in LESSONS}
 X_AXES = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] [aria-label^="X-axis titled"]')]
     .map(a => a.getAttribute('aria-label')).filter(l => l.includes('step'))"""
 HEIGHT = "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight"
+TAG = """() => { const svgs = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')];
+    svgs.forEach(s => s.setAttribute('data-tag', '1')); return svgs.length; }"""
 LEGENDS = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')].map(legend =>
     [...legend.querySelectorAll('.role-legend-symbol path')].map((p, i) => [
         legend.querySelectorAll('.role-legend-label text')[i]?.textContent,
@@ -37,6 +39,7 @@ def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_ru
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(f"() => ({X_AXES})().length > 0", timeout=60_000)
     first = page.evaluate(X_AXES)
+    tagged = page.evaluate(TAG)  # the drawn charts' SVG, marked: a chart rebuilt later would lose the mark
     heights, finished_at = [], None
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -52,6 +55,8 @@ def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_ru
     # every step axis, whichever charts had drawn by the first redraw, spans the run's 1,500 planned steps
     assert set(first) == set(last) == {"X-axis titled 'step' for a linear scale with values from 0 to 1500"}, (
         first, last)
+    # the same SVG elements hold the final state: every redraw and the end updated them in place
+    assert tagged > 0 and page.evaluate("() => document.querySelectorAll('svg.marks[data-tag]').length") == tagged
     before_end = heights[finished_at - 2]
     assert min(heights[finished_at - 1:]) >= before_end - 4, (before_end, heights[finished_at - 5:])
     assert page.locator("[data-testid='stException']").count() == 0
