@@ -257,3 +257,17 @@ def test_a_loss_curves_data_go_without_the_empty_layer_column_or_pandas_metadata
     assert "layer" not in table.column_names and table.num_rows == len(loss)
     assert len(dataframe_util.convert_anything_to_arrow_bytes(table)) < 0.8 * len(
         dataframe_util.convert_anything_to_arrow_bytes(loss))
+
+
+def test_the_gallerys_cached_spec_is_streamlits_own_conversion():
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from core import gallery
+    from ui import vega
+
+    def build():
+        params = gallery.parameters(gallery.GalleryConfig())
+        return charts.gallery(gallery.table(["relu", "sigmoid", "rrelu"], **params))
+
+    assert _named_alike(vega.spec(build()))[0] == _named_alike(_convert_altair_to_vega_lite_spec(build()))[0]
+    build().to_dict(validate=True)

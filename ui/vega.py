@@ -2,7 +2,7 @@
 
 `st.altair_chart` converts a chart as `chart.to_dict()` does, which validates the whole spec against
 Vega-Lite's JSON schema (about a third of a redraw's cost on this machine), and names each dataset by a
-hash of its content, so a chart's spec changes with every new row and the browser embeds it anew.
+hash of its content, so a chart's spec changes with every new row.
 `spec` builds the same spec without the validation (the same builders are validated wherever a chart is
 drawn through `st.altair_chart`, and tests compare the two specs), and names each dataset by its place
 in the chart ("frame_0", ...): between two redraws of a live chart only the data differ. The data go as
