@@ -3,8 +3,7 @@
 - probe_overhead: engine steps/s with default probes ÷ a bare PyTorch loop on the same model
   (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
-  data Streamlit sends, as ui.results.draw sends them) after 100 and after 10,000 steps of one run;
-  redraw_bytes_100_altair_chart: the same chart through st.altair_chart, side by side.
+  data Streamlit sends for it) after 100 and after 10,000 steps of one run.
 - surface_animation_mb: the optimizer lesson's default animation, every frame's bytes summed (spec JSON
   and datasets in Arrow, as Streamlit sends them); surface_frame_kb: its largest frame. Target <= 1 MB.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
@@ -95,21 +94,9 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
             "probe_overhead_median": round(statistics.median(b_times) / statistics.median(e_times), 3)}
 
 
-def sent_bytes(chart) -> int:
-    """Bytes a live redraw sends for `chart`, as ui.results.draw sends it (ui.vega.spec): the spec JSON and
-    every dataset in Arrow (Streamlit's own serialisation)."""
-    from streamlit import dataframe_util
-
-    from ui import vega
-
-    spec = vega.spec(chart)
-    datasets = spec.pop("datasets", {})
-    return len(json.dumps(spec)) + sum(len(dataframe_util.convert_anything_to_arrow_bytes(t))
-                                       for t in datasets.values())
-
-
-def altair_chart_bytes(chart) -> int:
-    """The same through st.altair_chart (Streamlit's own conversion): the reference for the live path."""
+def chart_bytes(chart) -> int:
+    """Bytes Streamlit sends for one altair_chart call, as the live redraws make it: the spec JSON, and every
+    dataset in Arrow (Streamlit's own conversion)."""
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
     spec = _convert_altair_to_vega_lite_spec(chart)
@@ -124,10 +111,8 @@ def redraw_sizes(steps: int = 10_000) -> dict:
     buffers, out = LiveBuffers(), {}
 
     def measure(step: int) -> None:
-        out[f"redraw_bytes_{step}"] = sent_bytes(loss_chart(buffers.frame(metrics)))
-        out[f"heatmap_redraw_bytes_{step}"] = sent_bytes(charts.heatmap(buffers.frame(["grad_norm"])))
-        if step == 100:
-            out["redraw_bytes_100_altair_chart"] = altair_chart_bytes(loss_chart(buffers.frame(metrics)))
+        out[f"redraw_bytes_{step}"] = chart_bytes(loss_chart(buffers.frame(metrics)))
+        out[f"heatmap_redraw_bytes_{step}"] = chart_bytes(charts.heatmap(buffers.frame(["grad_norm"])))
 
     for r in train(cfg, load("digits", 0)):
         if r.step != buffers.step and buffers.step == 100:
@@ -151,7 +136,7 @@ def surface_animation_bytes() -> dict:
 
     def frame_bytes() -> int:
         frame = paths(exp.runs.annotate(buffers.frame(("x", "y", "loss"))))
-        return sent_bytes(surface_chart(cfg.surface, frame, live=True))
+        return chart_bytes(surface_chart(cfg.surface, frame, live=True))
 
     for r in exp.run(cfg):
         if r.step != buffers.step and buffers.series and done >= len(sizes) * every:
@@ -171,7 +156,7 @@ def first_point_s() -> float:
     buffers = LiveBuffers()
     for r in exp.run(exp.config()):
         if r.step != buffers.step and buffers.step:
-            sent_bytes(charts.curves(buffers.frame(("loss", "val_loss")), ("loss",), "", ""))
+            chart_bytes(charts.curves(buffers.frame(("loss", "val_loss")), ("loss",), "", ""))
             break
         buffers.add(r)
     return round(time.perf_counter() - start, 3)

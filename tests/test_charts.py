@@ -207,8 +207,8 @@ def _named_alike(spec: dict) -> tuple[str, list]:
 
 @pytest.mark.parametrize("name", BUILDERS)
 def test_the_live_redraws_spec_is_streamlits_own_conversion_and_valid(name):
-    """ui.vega.spec skips altair's schema validation and names datasets by place: against Streamlit's own
-    altair_chart conversion (the reference), the same spec and the same data; and the chart validates."""
+    """ui.vega.spec skips altair's schema validation and sends leaner Arrow: against Streamlit's own
+    altair_chart conversion (the reference), the same spec and the same values; and the chart validates."""
     import pyarrow as pa
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
@@ -216,16 +216,26 @@ def test_the_live_redraws_spec_is_streamlits_own_conversion_and_valid(name):
 
     df = _frame(40)
     ours, theirs = vega.spec(BUILDERS[name](df)), _convert_altair_to_vega_lite_spec(BUILDERS[name](df))
-    (our_text, our_frames), (their_text, their_bytes) = _named_alike(ours), _named_alike(theirs)
+    (our_text, our_bytes), (their_text, their_bytes) = _named_alike(ours), _named_alike(theirs)
     assert our_text == their_text
-    assert set(ours["datasets"]) == {"frame_0"}  # a fixed name, not one that changes with every new row
-    theirs_read = [pa.ipc.open_stream(b).read_all() for b in their_bytes]
-    for mine, reference in zip(our_frames, theirs_read, strict=True):  # the same values, empty columns dropped
+    for mine, reference in zip(our_bytes, their_bytes, strict=True):  # the same values, empty columns dropped
+        mine, reference = pa.ipc.open_stream(mine).read_all(), pa.ipc.open_stream(reference).read_all()
         assert mine.schema.metadata is None
         dropped = set(reference.column_names) - set(mine.column_names)
         assert all(reference[c].null_count == len(reference) for c in dropped)
         assert mine.equals(reference.select(mine.column_names).replace_schema_metadata(None))
     BUILDERS[name](df).to_dict(validate=True)  # raises on a spec Vega-Lite's schema refuses
+
+
+def test_a_redraw_with_other_data_names_its_data_anew():
+    """A dataset's name is a hash of its bytes: Streamlit's frontend keeps a dataset of the same name and,
+    when the new one has more rows and the same last column at its first and last old rows, only appends
+    (our frames end in a constant column), so a thinned or final frame must come under a new name."""
+    from ui import vega
+
+    early, late = _frame(10), _frame(40)
+    names = [set(vega.spec(charts.heatmap(f))["datasets"]) for f in (early, late, late)]
+    assert names[0] != names[1] and names[1] == names[2]
 
 
 def test_a_cached_spec_is_built_once_per_setting_and_language():
@@ -247,6 +257,7 @@ def test_a_cached_spec_is_built_once_per_setting_and_language():
 
 
 def test_a_loss_curves_data_go_without_the_empty_layer_column_or_pandas_metadata():
+    import pyarrow as pa
     from streamlit import dataframe_util
 
     from ui import vega
@@ -255,8 +266,9 @@ def test_a_loss_curves_data_go_without_the_empty_layer_column_or_pandas_metadata
     loss = df[df["metric"].isin(["loss", "val_loss"])]
     table = vega.table(loss)
     assert "layer" not in table.column_names and table.num_rows == len(loss)
-    assert len(dataframe_util.convert_anything_to_arrow_bytes(table)) < 0.8 * len(
-        dataframe_util.convert_anything_to_arrow_bytes(loss))
+    sent = next(iter(vega.spec(charts.curves(loss, ("loss", "val_loss"), "t", "y"))["datasets"].values()))
+    assert pa.ipc.open_stream(sent).read_all().column_names == table.column_names
+    assert len(sent) < 0.8 * len(dataframe_util.convert_anything_to_arrow_bytes(loss))
 
 
 def test_the_gallerys_cached_spec_is_streamlits_own_conversion():

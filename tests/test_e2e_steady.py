@@ -55,7 +55,7 @@ def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_ru
     # every step axis, whichever charts had drawn by the first redraw, spans the run's 1,500 planned steps
     assert set(first) == set(last) == {"X-axis titled 'step' for a linear scale with values from 0 to 1500"}, (
         first, last)
-    # the same SVG elements hold the final state: every redraw and the end updated them in place
+    # the same chart elements hold the final state: a chart remounted by a redraw or at the end loses the mark
     assert tagged > 0 and page.evaluate("() => document.querySelectorAll('svg.marks[data-tag]').length") == tagged
     before_end = heights[finished_at - 2]
     assert min(heights[finished_at - 1:]) >= before_end - 4, (before_end, heights[finished_at - 5:])

@@ -15,7 +15,7 @@ from core.history import overlay_frame
 from core.i18n import _
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 
-from . import display, history, vega
+from . import display, history
 from .buffers import LiveBuffers, final_buffers
 from .charts import step_axis
 from .safe import plain
@@ -116,7 +116,7 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
     for ph, spec in zip(placeholders, charts, strict=True):
         with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen():
             chart = spec.build(experiment.runs.annotate(buffers.frame(spec.metrics)))
-        vega.show(ph, fixed_renderer(chart), width="stretch")  # unvalidated, and its data under a fixed name
+        ph.altair_chart(fixed_renderer(chart), width="stretch")
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
