@@ -283,3 +283,8 @@ def test_the_gallerys_cached_spec_is_streamlits_own_conversion():
 
     assert _named_alike(vega.spec(build()))[0] == _named_alike(_convert_altair_to_vega_lite_spec(build()))[0]
     build().to_dict(validate=True)
+
+
+def test_the_heatmaps_colour_legend_shows_two_significant_digits():
+    legend = charts.heatmap(_frame(10)).to_dict()["encoding"]["color"]["legend"]
+    assert legend["format"] == ".2~g"

@@ -274,7 +274,8 @@ def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
     ).mark_rect().encode(
         x=_step_x(), x2=alt.X2("step_end:Q"),
         y=alt.Y("layer:O", title=_("layer (1 = input side)"), sort="descending"),
-        color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis")),
+        color=alt.Color("value:Q", title=metric_name(metric), scale=alt.Scale(type="log", scheme="viridis"),
+                        legend=alt.Legend(format=".2~g")),  # a narrow range's ends read 2.5, not 2.51202201843
         tooltip=[_tip("step:Q"), _tip("layer:O"), _tip("value:Q", format=".3g")],
     ).properties(title=title or _("Gradient norm by layer"), height=HEIGHT)
 
