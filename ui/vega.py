@@ -72,11 +72,6 @@ def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
     return out
 
 
-def show(placeholder, chart: alt.TopLevelMixin, **kwargs) -> None:
-    """Draw `chart` in `placeholder` (an st.empty or any container) from `spec`."""
-    placeholder.vega_lite_chart(spec(chart), **kwargs)
-
-
 def _nbytes(out: dict[str, Any]) -> int:
     return len(repr({k: v for k, v in out.items() if k != "datasets"})) + sum(
         len(d) for d in out.get("datasets", {}).values() if isinstance(d, bytes))
