@@ -6,11 +6,12 @@ step's numbers to Python in one transfer.
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 import torch
 
-from .nets import BOUNDED, MLP, max_derivative
+from .nets import BOUNDED, MLP, make_activation, max_derivative
 
 PERCENTILES = (0.15, 0.50, 0.85)
 SATURATION_LEVEL = 0.01  # f'(z) below 1% of its maximum counts as saturated
@@ -81,6 +82,27 @@ def derivative(act: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
     return g
 
 
+@functools.lru_cache(maxsize=16)
+def saturation_threshold(activation: str, params: tuple = ()) -> float:
+    """The |z| beyond which a bounded activation counts as saturated: f'(z) below SATURATION_LEVEL of its
+    maximum. Sigmoid's and tanh's slopes are even and fall as |z| grows, so "f'(z) < limit" is "|z| > this";
+    found once by bisection on autograd's f' (in float64), so a probe compares |z| instead of differentiating
+    every activation input."""
+    act = make_activation(activation, **dict(params))
+    limit = SATURATION_LEVEL * max_derivative(activation, **dict(params))
+
+    def slope(z: float) -> float:
+        return float(derivative(act, torch.tensor([z], dtype=torch.float64)).abs())
+
+    lo, hi = 0.0, 1.0
+    while slope(hi) >= limit:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope(mid) >= limit else (lo, mid)
+    return hi
+
+
 def percentile_rows(batch: int, width: int) -> int:
     """How many examples of the probe batch the percentiles are taken over."""
     return min(batch, -(-PERCENTILE_VALUES // width))
@@ -106,9 +128,8 @@ def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch
     out = {"preact_p15": q[0], "preact_p50": q[1], "preact_p85": q[2], "act_mean": mean, "act_std": std}
     examples = z.shape[1]
     if model.activation in BOUNDED:
-        g = derivative(model.acts[0], z).abs()  # every hidden layer shares one activation type
-        limit = SATURATION_LEVEL * max_derivative(model.activation, **model.act_params)
-        out["saturated_fraction"] = ((g < limit).sum(1) * 2 > examples).float().mean(1)  # on most examples
+        beyond = saturation_threshold(model.activation, tuple(sorted(model.act_params.items())))
+        out["saturated_fraction"] = ((z.abs() > beyond).sum(1) * 2 > examples).float().mean(1)  # on most examples
     else:
         # Reductions over the examples' axis of a bool tensor are slow on CPU; the largest input is not.
         out["dead_fraction"] = (z.amax(1) <= 0).float().mean(1)  # negative on every example

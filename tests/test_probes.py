@@ -114,3 +114,19 @@ def test_the_probe_forward_sees_what_forward_hooks_see(batch_norm):
     assert len(walked_in) == len(inputs) == 5
     for a, b in zip([*walked_in, *walked_out], [*inputs, *outputs], strict=True):
         assert torch.equal(a, b)
+
+
+def test_the_saturation_threshold_is_where_the_slope_falls_to_one_percent_of_its_peak():
+    """Closed forms: sigmoid' = s(1 − s) = 0.0025 at s = (1 + √0.99) / 2, so z = logit(s);
+    tanh' = 1 − tanh² = 0.01 at z = atanh(√0.99). And on random inputs, |z| beyond it is autograd's
+    "slope under 1% of its peak", but for values within 1e-4 of the threshold."""
+    s = (1 + 0.99 ** 0.5) / 2
+    assert probes.saturation_threshold("sigmoid") == pytest.approx(np.log(s / (1 - s)), rel=1e-9)
+    assert probes.saturation_threshold("tanh") == pytest.approx(np.arctanh(0.99 ** 0.5), rel=1e-9)
+    z = torch.randn(200_000, generator=torch.Generator().manual_seed(3)) * 6
+    for name, act, peak in (("sigmoid", torch.nn.Sigmoid(), 0.25), ("tanh", torch.nn.Tanh(), 1.0)):
+        beyond = probes.saturation_threshold(name)
+        zg = z.clone().requires_grad_()
+        (g,) = torch.autograd.grad(act(zg).sum(), zg)
+        differ = (g.abs() < 0.01 * peak) != (z.abs() > beyond)
+        assert ((z.abs() - beyond).abs()[differ] < 1e-4).all()
