@@ -2,6 +2,8 @@
 
 - probe_overhead: engine steps/s with default probes ÷ a bare PyTorch loop on the same model
   (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
+  engine_unprobed_overhead: the same for the engine with probes and evaluations off (its own cost per
+  step); probe_ms: one probe step's measurements, median milliseconds.
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
   data Streamlit sends for it) after 100 and after 10,000 steps of one run.
 - surface_animation_mb: the optimizer lesson's default animation, every frame's bytes summed (spec JSON
@@ -22,6 +24,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import sys
@@ -66,32 +69,62 @@ def _chunk_seconds(advance, steps: int) -> float:
 def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
     """Engine (default probes) vs bare loop at depth 20, width 100: the two alternate in chunks of
     `chunk` steps (a multiple of probe_every and eval_every, so each engine chunk carries its full
-    share of probes), and each side's fastest chunk counts, which filters the shared machine's noise."""
+    share of probes), and each side's fastest chunk counts, which filters the shared machine's noise.
+    A third side, the engine with neither probes nor evaluations, alternates with them: its ratio
+    (`engine_unprobed_overhead`) is the engine's own per-step cost, the rest is the probes' and
+    evaluations' (`probe_ms`: one probe step's measurements, its median over the run's probes)."""
     cfg = TrainConfig(depth=20, width=100, steps=chunks * chunk + 1)
+    unprobed = dataclasses.replace(cfg, probe_every=10_000, eval_every=10_000)  # past the last chunk
     data = load(cfg.dataset, cfg.seed)
-    engine, bare = train(cfg, data), bare_loop(cfg)
-    next(engine)  # step 1's first record; from here on, chunks end at step boundaries
+    engines = {"probed": train(cfg, data), "unprobed": train(unprobed, data)}
+    bare = bare_loop(cfg)
+    steps = {}
+    for name, engine in engines.items():
+        next(engine)  # step 1's first record; from here on, chunks end at step boundaries
+        steps[name] = 1
 
-    def advance_engine(n: int) -> None:
-        target = engine_step[0] + n
-        for r in engine:
+    def advance(name: str, n: int) -> None:
+        target = steps[name] + n
+        for r in engines[name]:
             if r.step > target:
-                engine_step[0] = target
+                steps[name] = target
                 return
 
     def advance_bare(n: int) -> None:
         for _ in range(n):
             next(bare)
 
-    engine_step = [1]
-    e_times, b_times = [], []
+    times = {"bare": [], "probed": [], "unprobed": []}
     for _ in range(chunks - 1):
-        b_times.append(_chunk_seconds(advance_bare, chunk))
-        e_times.append(_chunk_seconds(advance_engine, chunk))
-    e, b = min(e_times), min(b_times)
-    return {"probe_overhead": round(b / e, 3), "engine_steps_per_s": round(chunk / e, 1),
-            "bare_steps_per_s": round(chunk / b, 1),
-            "probe_overhead_median": round(statistics.median(b_times) / statistics.median(e_times), 3)}
+        times["bare"].append(_chunk_seconds(advance_bare, chunk))
+        for name in engines:
+            times[name].append(_chunk_seconds(lambda n, name=name: advance(name, n), chunk))
+    best = {k: min(v) for k, v in times.items()}
+    return {"probe_overhead": round(best["bare"] / best["probed"], 3),
+            "engine_steps_per_s": round(chunk / best["probed"], 1), "bare_steps_per_s": round(chunk / best["bare"], 1),
+            "probe_overhead_median": round(statistics.median(times["bare"]) / statistics.median(times["probed"]), 3),
+            "engine_unprobed_overhead": round(best["bare"] / best["unprobed"], 3), "probe_ms": probe_ms(cfg, data)}
+
+
+def probe_ms(cfg: TrainConfig, data, repeats: int = 50) -> float:
+    """One probe step's measurements as the engine takes them (gradient norms, a copy of the weights, the
+    activation statistics on the fixed probe set, the update ratios), median milliseconds."""
+    from core import probes
+    from core.engine import probe_activations
+
+    model = build_model(cfg, data).train()
+    x, y = data.x_train[:cfg.batch_size], data.y_train[:cfg.batch_size]
+    F.cross_entropy(model(x), y).backward()
+    x_probe = data.x_val[:probes.PROBE_EXAMPLES]
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        norms, before = probes.grad_norms(model), probes.weights(model)
+        stats = probe_activations(model, x_probe)
+        ratios = probes.update_ratios(before, model)
+        [v.tolist() for v in (norms, ratios, *stats.values())]
+        seconds.append(time.perf_counter() - start)
+    return round(statistics.median(seconds) * 1e3, 2)
 
 
 def chart_bytes(chart) -> int:
