@@ -72,7 +72,7 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
     share of probes), and each side's fastest chunk counts, which filters the shared machine's noise.
     A third side, the engine with neither probes nor evaluations, alternates with them: its ratio
     (`engine_unprobed_overhead`) is the engine's own per-step cost, the rest is the probes' and
-    evaluations' (`probe_ms`: one probe step's measurements, its median over the run's probes)."""
+    evaluations' (`probe_ms`: one probe step's measurements, timed apart on a model of the same shape)."""
     cfg = TrainConfig(depth=20, width=100, steps=chunks * chunk + 1)
     unprobed = dataclasses.replace(cfg, probe_every=10_000, eval_every=10_000)  # past the last chunk
     data = load(cfg.dataset, cfg.seed)

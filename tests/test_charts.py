@@ -211,9 +211,8 @@ def test_the_live_redraws_spec_is_streamlits_own_conversion_and_valid(name):
 
 
 def test_a_redraw_with_other_data_names_its_data_anew():
-    """A dataset's name is a hash of its bytes: Streamlit's frontend keeps a dataset of the same name and,
-    when the new one has more rows and the same last column at its first and last old rows, only appends
-    (our frames end in a constant column), so a thinned or final frame must come under a new name."""
+    """A dataset's name is a hash of its bytes, as Streamlit names it: new data, a new name; the same data,
+    the same name."""
     from ui import vega
 
     early, late = _frame(10), _frame(40)

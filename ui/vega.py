@@ -11,10 +11,9 @@ browser test of a run's end (the page must not get shorter) failed 2 times in 7 
 `st.altair_chart`: a faster redraw meets the frontend's re-layout at the run's end more often. The cause in
 the frontend is not found.
 
-Each dataset is named as Streamlit names it, by a hash of its Arrow bytes. A fixed name would let the
-browser take a redraw for an append: Streamlit's frontend compares only the last column's first and last
-rows of the old data, and ours ends in a column that is the same on every row (the run's init), so a
-thinned or final frame would be added to the old rows instead of replacing them.
+Each dataset is named as Streamlit names it, by a hash of its Arrow bytes, so `spec` and Streamlit's
+conversion agree to the byte (tests). Streamlit 1.67's frontend replaces a chart's dataset whenever its bytes
+differ (`hasSameBytes` in its ArrowVegaLiteChart bundle); it has no append path for named datasets.
 
 `cached_spec` keeps the specs of charts that depend on their settings alone (the activations gallery).
 """
