@@ -70,13 +70,16 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
     """Engine (default probes) vs bare loop at depth 20, width 100: the two alternate in chunks of
     `chunk` steps (a multiple of probe_every and eval_every, so each engine chunk carries its full
     share of probes), and each side's fastest chunk counts, which filters the shared machine's noise.
+    The engine measures its probes and evaluations beside the training where there is a second CPU
+    (core.engine.Beside); a fourth side measures them in place, as on one CPU (`probe_overhead_in_place`).
     A third side, the engine with neither probes nor evaluations, alternates with them: its ratio
     (`engine_unprobed_overhead`) is the engine's own per-step cost, the rest is the probes' and
     evaluations' (`probe_ms`: one probe step's measurements, timed apart on a model of the same shape)."""
     cfg = TrainConfig(depth=20, width=100, steps=chunks * chunk + 1)
     unprobed = dataclasses.replace(cfg, probe_every=10_000, eval_every=10_000)  # past the last chunk
     data = load(cfg.dataset, cfg.seed)
-    engines = {"probed": train(cfg, data), "unprobed": train(unprobed, data)}
+    engines = {"probed": train(cfg, data), "unprobed": train(unprobed, data),
+               "in_place": train(cfg, data, measure_beside=False)}
     bare = bare_loop(cfg)
     steps = {}
     for name, engine in engines.items():
@@ -94,7 +97,7 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
         for _ in range(n):
             next(bare)
 
-    times = {"bare": [], "probed": [], "unprobed": []}
+    times = {"bare": [], "probed": [], "unprobed": [], "in_place": []}
     for _ in range(chunks - 1):
         times["bare"].append(_chunk_seconds(advance_bare, chunk))
         for name in engines:
@@ -103,7 +106,8 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
     return {"probe_overhead": round(best["bare"] / best["probed"], 3),
             "engine_steps_per_s": round(chunk / best["probed"], 1), "bare_steps_per_s": round(chunk / best["bare"], 1),
             "probe_overhead_median": round(statistics.median(times["bare"]) / statistics.median(times["probed"]), 3),
-            "engine_unprobed_overhead": round(best["bare"] / best["unprobed"], 3), "probe_ms": probe_ms(cfg, data)}
+            "engine_unprobed_overhead": round(best["bare"] / best["unprobed"], 3),
+            "probe_overhead_in_place": round(best["bare"] / best["in_place"], 3), "probe_ms": probe_ms(cfg, data)}
 
 
 def probe_ms(cfg: TrainConfig, data, repeats: int = 50) -> float:

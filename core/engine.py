@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -14,7 +17,7 @@ import torch.nn.functional as F
 from . import probes
 from .config import ConfigError, Validated, param, project
 from .data import DATASETS, Dataset
-from .device import DEVICES, resolve, use_configured_threads
+from .device import DEVICES, available_cpus, release_memory, resolve, tune_allocator, use_configured_threads
 from .i18n import N_, _
 from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
 from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
@@ -170,8 +173,112 @@ def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[R
     return [Record(run, step, metric, i + 1, v) for metric, vs in values.items() for i, v in enumerate(vs)]
 
 
+# Modules that draw from torch's global generator in training mode. A run measured beside trains a few steps
+# ahead of the records it has yielded; where a lesson interleaves runs (core.compare.interleave), a run that
+# draws would then take its draws at other moments relative to the other runs' (and to their seeding when a
+# network is built), so such a run measures in place, and its draws stay where an exported script has them.
+STOCHASTIC = (torch.nn.RReLU, torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
+              torch.nn.AlphaDropout, torch.nn.FeatureAlphaDropout)
+
+
+def draws_while_training(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, STOCHASTIC) for m in model.modules())
+
+
+def _done(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+class Beside:
+    """Measurements of the model as it is at one step, taken beside the training on a second CPU where there
+    is one: probe statistics on the fixed probe set, and evaluations on the validation split.
+
+    `submit` copies the model's parameters and buffers into a shadow model (copies made once) and a worker
+    thread measures the shadow while training goes on; the training thread pays only the copy. The worker
+    runs the same code at the same torch thread count on the same weights, so its numbers are the ones the
+    training thread would have measured. With one CPU, or on CUDA (one stream orders the work anyway), the
+    measurements are taken in place.
+    """
+
+    SHADOWS = 2  # a probe and an evaluation of the same step can be in flight together
+
+    def __init__(self, model: torch.nn.Module, background: bool):
+        self.model = model
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="measure") if background else None
+        self.shadows: list[tuple[torch.nn.Module, list[torch.Tensor]]] = []
+        self.busy: deque[tuple[Future, int]] = deque()  # measurements in flight, and the shadow each uses
+
+    def submit(self, measure: Callable[[torch.nn.Module], object]) -> Future:
+        """Start `measure(model)` on the model as it is now."""
+        if self.pool is None:
+            return _done(measure(self.model))
+        in_use = {i for future, i in self.busy if not future.done()}
+        free = [i for i in range(len(self.shadows)) if i not in in_use]
+        if free:
+            index = free[0]
+        elif len(self.shadows) < self.SHADOWS:
+            shadow = copy.deepcopy(self.model)
+            self.shadows.append((shadow, self._tensors(shadow)))
+            index = len(self.shadows) - 1
+        else:
+            future, index = self.busy[0]
+            future.result()  # wait for the oldest measurement to free its shadow
+        shadow, tensors = self.shadows[index]
+        with torch.no_grad():
+            torch._foreach_copy_(tensors, self._tensors(self.model))
+        while self.busy and self.busy[0][0].done():
+            self.busy.popleft()
+        future = self.pool.submit(self._measure, measure, shadow, torch.get_num_threads())
+        self.busy.append((future, index))
+        return future
+
+    @staticmethod
+    def _tensors(model: torch.nn.Module) -> list[torch.Tensor]:
+        return [t.detach() for t in (*model.parameters(), *model.buffers())]
+
+    @staticmethod
+    def _measure(measure: Callable, shadow: torch.nn.Module, threads: int):
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)  # OpenMP keeps the count per thread: the training thread's
+        return measure(shadow)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class InOrder:
+    """A run's records in the order the engine makes them, where some are still being measured: `put`
+    adds records, `defer` a future and how to turn its result into records (and whether they end the
+    run); `drain` yields what is ready from the front, or everything with `wait`."""
+
+    def __init__(self):
+        self.items: deque[tuple[Future, Callable]] = deque()
+
+    def put(self, records: list[Record]) -> None:
+        if records:
+            self.items.append((_done(records), lambda rs: (rs, False)))
+
+    def defer(self, future: Future, finish: Callable) -> None:
+        self.items.append((future, finish))
+
+    def drain(self, wait: bool = False):
+        """Yield the ready records; returns True when a record yielded ends the run (a divergence)."""
+        while self.items and (wait or self.items[0][0].done()):
+            future, finish = self.items.popleft()
+            records, ended = finish(future.result())
+            yield from records
+            if ended:
+                self.items.clear()
+                return True
+        return False
+
+
 def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
-          params: list[torch.nn.Parameter] | None = None, schedule_factory=None) -> Iterator[Record]:
+          params: list[torch.nn.Parameter] | None = None, schedule_factory=None,
+          measure_beside: bool | None = None) -> Iterator[Record]:
     """Train and yield Records; a non-finite loss or gradient, or a loss blown up far above chance for
     BLOWUP_STEPS steps, ends the run with `diverged_reason` and `diverged` (core.records.divergence).
 
@@ -180,7 +287,19 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     other than `constant` (or a `schedule_factory(optimizer)`, as the LR range test uses) adds an
     `lr` record per step.
     The batch order depends on the seed alone, so runs with the same seed see the same batches.
+    Probes and evaluations are measured beside the training (Beside) where `measure_beside` is None and
+    there is a second CPU, or where it is True; the records and their order are those of measuring them in
+    place, a few steps later.
     """
+    tune_allocator()
+    try:
+        yield from _train(cfg, data, run, model, params, schedule_factory, measure_beside)
+    finally:
+        release_memory()
+
+
+def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params, schedule_factory,
+           measure_beside: bool | None) -> Iterator[Record]:
     use_configured_threads()
     model = model if model is not None else build_model(cfg, data)
     device = resolve(cfg.device, cfg.width, cfg.batch_size)
@@ -193,58 +312,82 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
         schedule = schedule_factory(opt)
     x, y = data.x_train.to(device), data.y_train.to(device)
     x_val, y_val = data.x_val.to(device), data.y_val.to(device)
-    x_probe = x_val[:probes.PROBE_EXAMPLES]
     order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
     blown_up = BlowUp(math.log(data.n_classes))  # chance level of cross-entropy
+    if measure_beside is None:
+        measure_beside = device.type == "cpu" and available_cpus() > 1 and not draws_while_training(model)
+    beside = Beside(model, background=measure_beside)
+    x_probe = x_val[:probes.PROBE_EXAMPLES]
+    bn = is_mlp and len(model.norms) > 0
+    out = InOrder()
 
-    for step in range(1, cfg.steps + 1):
-        idx = next(order).to(device)
-        xb, yb = x[idx], y[idx]
-        probing = is_mlp and (step == 1 or step % cfg.probe_every == 0 or step == cfg.steps)
-        logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
-        loss_value = loss.item()
-        if not math.isfinite(loss_value):
-            yield from divergence(run, step, NON_FINITE)
-            return
-        if blown_up(loss_value):
-            yield from divergence(run, step, BLOWN_UP)
-            return
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if not clip_and_check(params, cfg):
-            yield from divergence(run, step, NON_FINITE)
-            return
-        if probing:
-            norms, before = probes.grad_norms(model), probes.weights(model)
-            stats = probe_activations(model, x_probe)
-        if schedule is not None:
-            yield Record(run, step, "lr", None, opt.param_groups[0]["lr"])  # the rate this step used
-        opt.step()
-        if schedule is not None:
-            step_schedule(schedule, loss_value)
-        yield Record(run, step, "loss", None, loss_value)
-        yield Record(run, step, "accuracy", None, (logits.argmax(1) == yb).float().mean().item())
-
-        if probing:
-            values = {"grad_norm": norms, "update_ratio": probes.update_ratios(before, model)}
-            values.update(stats)
+    def probe_finish(norms: torch.Tensor, ratios: torch.Tensor, step: int):
+        def finish(stats: dict[str, torch.Tensor]) -> tuple[list[Record], bool]:
+            values = {"grad_norm": norms, "update_ratio": ratios, **stats}
             as_lists = {k: v.tolist() for k, v in values.items()}
             if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
-                yield from divergence(run, step, NON_FINITE)
-                return
-            yield from probe_records(run, step, as_lists)
+                return divergence(run, step, NON_FINITE), True
+            return probe_records(run, step, as_lists), False
+        return finish
 
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            ev = evaluate(model, x_val, y_val)
+    def evaluation(shadow: MLP) -> tuple[dict[str, float], dict[str, list[float]]]:
+        ev = evaluate(shadow, x_val, y_val)
+        if not math.isfinite(ev["loss"]) or not bn:
+            return ev, {}
+        return ev, {k: v.tolist() for k, v in probes.running_stat_errors(shadow, x).items()}
+
+    def eval_finish(step: int):
+        def finish(result) -> tuple[list[Record], bool]:
+            ev, errors = result
             if not math.isfinite(ev["loss"]):
-                yield from divergence(run, step, NON_FINITE)
+                return divergence(run, step, NON_FINITE), True
+            return [Record(run, step, "val_loss", None, ev["loss"]),
+                    Record(run, step, "val_accuracy", None, ev["accuracy"]), *probe_records(run, step, errors)], False
+        return finish
+
+    def end(step: int, reason: float) -> Iterator[Record]:
+        out.put(divergence(run, step, reason))
+        yield from out.drain(wait=True)
+
+    try:
+        for step in range(1, cfg.steps + 1):
+            idx = next(order).to(device)
+            xb, yb = x[idx], y[idx]
+            probing = is_mlp and (step == 1 or step % cfg.probe_every == 0 or step == cfg.steps)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                yield from end(step, NON_FINITE)
                 return
-            yield Record(run, step, "val_loss", None, ev["loss"])
-            yield Record(run, step, "val_accuracy", None, ev["accuracy"])
-            if is_mlp and len(model.norms):
-                errors = {k: v.tolist() for k, v in probes.running_stat_errors(model, x).items()}
-                yield from probe_records(run, step, errors)
+            if blown_up(loss_value):
+                yield from end(step, BLOWN_UP)
+                return
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if not clip_and_check(params, cfg):
+                yield from end(step, NON_FINITE)
+                return
+            if probing:
+                norms, before = probes.grad_norms(model), probes.weights(model)
+                stats = beside.submit(lambda shadow: probe_activations(shadow, x_probe))
+            if schedule is not None:
+                out.put([Record(run, step, "lr", None, opt.param_groups[0]["lr"])])  # the rate this step used
+            opt.step()
+            if schedule is not None:
+                step_schedule(schedule, loss_value)
+            out.put([Record(run, step, "loss", None, loss_value),
+                     Record(run, step, "accuracy", None, (logits.argmax(1) == yb).float().mean().item())])
+            if probing:
+                out.defer(stats, probe_finish(norms, probes.update_ratios(before, model), step))
+
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                out.defer(beside.submit(evaluation), eval_finish(step))
+            if (yield from out.drain()):
+                return
+        yield from out.drain(wait=True)
+    finally:
+        beside.close()
 
 
 def warm_up() -> None:

@@ -57,8 +57,11 @@ def forward_capturing(model: MLP, x: torch.Tensor) -> tuple[list[torch.Tensor], 
 
 def grad_norms(model: MLP) -> torch.Tensor:
     """L2 norm of each Linear layer's weight gradient, input layer first (0 for a frozen layer)."""
-    return torch.stack([lin.weight.grad.detach().norm() if lin.weight.grad is not None
-                        else torch.zeros((), device=lin.weight.device) for lin in model.linears])
+    grads = [lin.weight.grad for lin in model.linears]
+    if all(g is not None for g in grads):
+        return torch.stack(torch._foreach_norm(grads))  # one call for all layers, as clip_grad_norm_ does
+    return torch.stack([g.detach().norm() if g is not None else torch.zeros((), device=lin.weight.device)
+                        for g, lin in zip(grads, model.linears, strict=True)])
 
 
 def weights(model: MLP) -> list[torch.Tensor]:
@@ -68,10 +71,11 @@ def weights(model: MLP) -> list[torch.Tensor]:
 
 def update_ratios(before: list[torch.Tensor], model: MLP) -> torch.Tensor:
     """||W_after - W_before|| / ||W_before|| for each Linear layer."""
-    return torch.stack([
-        (lin.weight.detach() - w).norm() / w.norm().clamp_min(1e-12)
-        for w, lin in zip(before, model.linears, strict=True)
-    ])
+    after = [lin.weight.detach() for lin in model.linears]
+    if len(after) != len(before):
+        raise ValueError(f"{len(before)} weights before the step, {len(after)} after")
+    change = torch.stack(torch._foreach_norm(torch._foreach_sub(after, before)))
+    return change / torch.stack(torch._foreach_norm(before)).clamp_min(1e-12)
 
 
 def derivative(act: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:

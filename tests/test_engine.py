@@ -119,3 +119,56 @@ def test_a_run_on_cuda_records_what_the_cpu_records():
     keys = {dev: {(r.step, r.metric, r.layer) for r in rs} for dev, rs in runs.items()}
     assert keys["cpu"] == keys["cuda"]
     assert all(math.isfinite(r.value) for r in runs["cuda"])
+
+
+@pytest.mark.parametrize("cfg", [
+    TINY,
+    dataclasses.replace(TINY, activation="relu", batch_norm="before", probe_every=1, eval_every=2, steps=12),
+    dataclasses.replace(TINY, optimizer="adam", schedule="cosine", lr=0.01),
+    # diverges at step 9 (ReLU on N(0,1) weights), with probes in flight
+    dataclasses.replace(TINY, activation="relu", init="normal", depth=6, lr=0.01, steps=100, probe_every=3,
+                        eval_every=5),
+], ids=["sigmoid", "bn-every-step", "schedule", "diverges"])
+def test_measuring_beside_gives_the_records_of_measuring_in_place(digits, cfg):
+    """Probes and evaluations taken on the second thread's copy of the model are the same numbers, in the
+    same order, as taken in place; a run that diverges ends at the same record."""
+    in_place = list(train(cfg, digits, "r", measure_beside=False))
+    beside = list(train(cfg, digits, "r", measure_beside=True))
+    assert beside == in_place
+    if cfg.init == "normal":
+        assert in_place[-1].metric == "diverged" and in_place[-1].step < cfg.steps
+
+
+def test_records_wait_in_order_for_a_measurement_in_flight():
+    from concurrent.futures import Future
+
+    from core.engine import InOrder
+    from core.records import Record
+
+    out, pending = InOrder(), Future()
+    out.put([Record("r", 1, "loss", None, 1.0)])
+    out.defer(pending, lambda v: ([Record("r", 1, "grad_norm", 1, v)], v > 9))
+    out.put([Record("r", 2, "loss", None, 2.0)])
+    drained = out.drain()
+    assert [r.metric for r in drained] == ["loss"]  # step 2's loss waits behind step 1's probe
+    pending.set_result(10.0)  # the probe found a reason to end the run
+    gen = out.drain()
+    got = []
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            got.append(next(gen))
+    assert [r.metric for r in got] == ["grad_norm"] and stop.value.value is True
+    assert not out.items  # what came after the end is dropped
+
+
+def test_a_run_closed_early_leaves_no_measuring_thread(digits):
+    import threading
+
+    before = {t for t in threading.enumerate() if t.name.startswith("measure")}
+    gen = train(dataclasses.replace(TINY, probe_every=1, steps=200), digits, measure_beside=True)
+    for r in gen:
+        if r.step > 5:
+            break
+    assert {t for t in threading.enumerate() if t.name.startswith("measure")} - before  # it was measuring beside
+    gen.close()
+    assert not {t for t in threading.enumerate() if t.name.startswith("measure") and t.is_alive()} - before
