@@ -26,6 +26,31 @@ from .records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
 # Module construction draws from torch's global RNG; sessions are threads of one process, so
 # seeding and building happen under one lock to keep "same seed, same records" under load.
 _build_lock = threading.Lock()
+# Threads training now, each with how many runs (a lesson interleaves several in one thread): a run measures
+# beside only where the CPUs outnumber the torch threads of every thread that trains.
+_training: dict[int, int] = {}
+_training_lock = threading.Lock()
+
+
+@contextmanager
+def _counted() -> Iterator[None]:
+    me = threading.get_ident()
+    with _training_lock:
+        _training[me] = _training.get(me, 0) + 1
+    try:
+        yield
+    finally:
+        with _training_lock:
+            _training[me] -= 1
+            if not _training[me]:
+                del _training[me]
+
+
+def spare_cpu() -> bool:
+    """Whether a CPU is left over from torch's threads in every thread that trains now (this one included)."""
+    with _training_lock:
+        threads = max(1, len(_training))
+    return available_cpus() > torch.get_num_threads() * threads
 
 
 @dataclass(frozen=True)
@@ -198,8 +223,8 @@ class Beside:
     `submit` copies the model's parameters and buffers into a shadow model (copies made once) and a worker
     thread measures the shadow while training goes on; the training thread pays only the copy. The worker
     runs the same code at the same torch thread count on the same weights, so its numbers are the ones the
-    training thread would have measured. With one CPU, or on CUDA (one stream orders the work anyway), the
-    measurements are taken in place.
+    training thread would have measured. Where torch's threads already use every CPU, or on CUDA (one stream
+    orders the work anyway), the measurements are taken in place.
     """
 
     SHADOWS = 2  # a probe and an evaluation of the same step can be in flight together
@@ -288,12 +313,13 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     `lr` record per step.
     The batch order depends on the seed alone, so runs with the same seed see the same batches.
     Probes and evaluations are measured beside the training (Beside) where `measure_beside` is None and
-    there is a second CPU, or where it is True; the records and their order are those of measuring them in
-    place, a few steps later.
+    a CPU is spare (spare_cpu: none where two sessions train at once on two CPUs), or where it is True; the
+    records and their order are those of measuring them in place, a few steps later.
     """
     tune_allocator()
     try:
-        yield from _train(cfg, data, run, model, params, schedule_factory, measure_beside)
+        with _counted():
+            yield from _train(cfg, data, run, model, params, schedule_factory, measure_beside)
     finally:
         release_memory()
 
@@ -315,7 +341,7 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
     order = batches(len(x), cfg.batch_size, torch.Generator().manual_seed(cfg.seed))
     blown_up = BlowUp(math.log(data.n_classes))  # chance level of cross-entropy
     if measure_beside is None:
-        measure_beside = device.type == "cpu" and available_cpus() > 1 and not draws_while_training(model)
+        measure_beside = device.type == "cpu" and spare_cpu() and not draws_while_training(model)
     beside = Beside(model, background=measure_beside)
     x_probe = x_val[:probes.PROBE_EXAMPLES]
     bn = is_mlp and len(model.norms) > 0

@@ -172,3 +172,36 @@ def test_a_run_closed_early_leaves_no_measuring_thread(digits):
     assert {t for t in threading.enumerate() if t.name.startswith("measure")} - before  # it was measuring beside
     gen.close()
     assert not {t for t in threading.enumerate() if t.name.startswith("measure") and t.is_alive()} - before
+
+
+def test_a_run_measures_beside_only_with_a_cpu_to_spare(digits, monkeypatch):
+    """Two CPUs and one torch thread: a lone training thread has one to spare; with a second thread training
+    (another session), neither has."""
+    import threading
+
+    from core import engine
+
+    monkeypatch.setattr(engine, "available_cpus", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    gen = train(TINY, digits)
+    next(gen)
+    assert engine.spare_cpu()
+    other_started, other_stop = threading.Event(), threading.Event()
+
+    def other_session():
+        g = train(dataclasses.replace(TINY, steps=10_000), digits)
+        next(g)
+        other_started.set()
+        other_stop.wait(30)
+        g.close()
+
+    t = threading.Thread(target=other_session)
+    t.start()
+    try:
+        assert other_started.wait(30)
+        assert not engine.spare_cpu()
+    finally:
+        other_stop.set()
+        t.join(30)
+        gen.close()
+    assert engine.spare_cpu()  # nothing trains: the next run would have its CPU
