@@ -66,15 +66,3 @@ def test_redraws_take_at_most_their_share_of_the_wall_time(draw_s):
     assert draw_s / (gap + draw_s) <= DRAW_SHARE + 1e-9
     if draw_s * (1 - DRAW_SHARE) / DRAW_SHARE > MIN_GAP:  # no more training between redraws than the share needs
         assert draw_s / (gap + draw_s) == pytest.approx(DRAW_SHARE)
-
-
-def test_the_browsers_share_of_a_redraw_spaces_redraws_further():
-    """Six charts redrawn from kept templates cost the server little; the browser's estimated share keeps the
-    redraws as far apart as drawing them everywhere needs."""
-    from ui.live import BROWSER_SECONDS_PER_CHART, DRAW_SHARE, redraw_gap
-
-    server_s = 0.04
-    whole = server_s + 6 * BROWSER_SECONDS_PER_CHART
-    gap = redraw_gap(server_s, charts=6)
-    assert gap > redraw_gap(server_s)
-    assert whole / (gap + whole) == pytest.approx(DRAW_SHARE)
