@@ -66,3 +66,34 @@ def test_redraws_take_at_most_their_share_of_the_wall_time(draw_s):
     assert draw_s / (gap + draw_s) <= DRAW_SHARE + 1e-9
     if draw_s * (1 - DRAW_SHARE) / DRAW_SHARE > MIN_GAP:  # no more training between redraws than the share needs
         assert draw_s / (gap + draw_s) == pytest.approx(DRAW_SHARE)
+
+
+def _simulated_redraws(run_s: float, cost: float, steps: int = 500) -> tuple[int, float, float]:
+    """train_live's redraw decisions on a run whose steps take run_s / steps seconds each and whose
+    redraws take `cost`: (redraws, seconds spent redrawing, wall seconds)."""
+    from ui.live import redraw_gap, within_budget
+
+    clock = last_draw = drawn = last_cost = gap = 0.0
+    redraws = 0
+    for done in range(1, steps + 1):
+        clock += run_s / steps
+        if done >= 2 and clock - last_draw >= gap and within_budget(drawn, last_cost, clock, done, steps):
+            clock += cost
+            drawn, last_cost, last_draw, gap, redraws = drawn + cost, cost, clock, redraw_gap(cost), redraws + 1
+    return redraws, drawn, clock
+
+
+@pytest.mark.parametrize("run_s,cost", [(0.7, 0.12), (0.2, 0.3), (3.0, 0.2), (30.0, 0.15), (120.0, 1.3)])
+def test_a_whole_run_spends_at_most_its_share_redrawing_beyond_its_first_redraw(run_s, cost):
+    from ui.live import DRAW_SHARE
+
+    redraws, drawn, wall = _simulated_redraws(run_s, cost)
+    assert redraws >= 1  # the first point is always drawn
+    assert drawn - cost <= DRAW_SHARE * wall + 1e-9  # the rest within the share of the whole run
+    if run_s >= 30 * cost:  # a long run still redraws as often as the gap allows, less a few at its end
+        assert redraws >= 0.8 * run_s / (cost / DRAW_SHARE)
+
+
+def test_a_short_run_is_not_redrawn_again_just_before_its_end():
+    redraws, _, _ = _simulated_redraws(0.7, 0.12)  # vanishing's default on this machine
+    assert redraws == 1

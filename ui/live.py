@@ -31,6 +31,22 @@ def redraw_gap(draw_seconds: float) -> float:
     """Seconds of training between two redraws, so that drawing (which took `draw_seconds` last
     time) is at most DRAW_SHARE of the wall time: gap / (gap + draw) >= 1 − DRAW_SHARE."""
     return max(MIN_GAP, draw_seconds * (1 - DRAW_SHARE) / DRAW_SHARE)
+
+
+def within_budget(drawn: float, cost: float, elapsed: float, done: int, total: int) -> bool:
+    """Whether one more redraw (costing about `cost`, as the last did) keeps the run's drawing, `drawn`
+    seconds so far, within DRAW_SHARE of the run's whole wall time. That is projected from the pace of
+    its training so far (`elapsed` wall seconds, drawing included, for `done` of `total` steps). The gap
+    alone keeps each stretch of the run within the share, but not a short run as a whole: there the first
+    redraw (always drawn, for the first point) has spent the budget already, and a second one just before
+    the end, which the final state replaces at once, would spend it again (vanishing's default, a run of
+    under a second, drew twice: tests/test_live.py simulates it)."""
+    if drawn <= 0 or done <= 0:
+        return True
+    training = max(0.0, elapsed - drawn) * total / done
+    return drawn + cost <= DRAW_SHARE * (training + drawn + cost)
+
+
 FRAMES = 40  # redraws of a paced (animated) run
 # The longest a visitor's run may hold a training slot (a shared demo server); the CLI has no limit.
 MAX_RUN_SECONDS = float(os.environ.get("DNLAB_MAX_RUN_SECONDS", 15 * 60))
@@ -95,6 +111,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
         last_draw, next_frame, gap = started, 0, 0.0  # drawn as soon as two steps are in
+        drawn = cost = 0.0  # seconds spent redrawing so far, and the last redraw's
         last_run, last_step = "", 0
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
@@ -104,7 +121,8 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                 # nothing, and the next redraw is a redraw's cost away).
                 if r.step != buffers.step and buffers.series and (last_draw > started or buffers.step >= 2):
                     now = time.perf_counter()
-                    due = done >= next_frame if pace else now - last_draw >= gap
+                    due = done >= next_frame if pace else (
+                        now - last_draw >= gap and within_budget(drawn, cost, now - started, done, total))
                     if due:
                         if now - started > MAX_RUN_SECONDS:
                             result.message = _("This server stops a run after {minutes:.0f} minutes so that "
@@ -115,7 +133,9 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                                      text=progress_text(last_run, last_step, done, total, now - started))
                         draw(placeholders, charts, buffers, experiment, cfg)
                         last_draw, next_frame = time.perf_counter(), done + frame_steps
-                        gap = redraw_gap(last_draw - now)  # this redraw's cost sets the next one's distance
+                        cost = last_draw - now
+                        drawn += cost
+                        gap = redraw_gap(cost)  # this redraw's cost sets the next one's distance
                         if pace:
                             time.sleep(pace)
                 if r.metric == "loss":
