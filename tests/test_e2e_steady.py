@@ -1,7 +1,7 @@
 """Charts that hold still and colours that mean one thing, in headless Chromium against the real server.
 
 Vega draws SVG with ARIA labels: an x axis says "X-axis titled 'step' for a linear scale with values
-from 0 to 1,500", and each legend entry is a symbol beside its label. The tests read those.
+from 0 to 5,000", and each legend entry is a symbol beside its label. The tests read those.
 """
 
 import re
@@ -34,7 +34,7 @@ def page(server, browser):
 
 
 def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_run_ends(page, server):
-    page.goto(f"{server}/vanishing?steps=1500&depth=3&width=16&probe_every=100")
+    page.goto(f"{server}/vanishing?steps=5000&depth=3&width=16&probe_every=100")
     page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function(f"() => ({X_AXES})().length > 0", timeout=60_000)
@@ -44,7 +44,7 @@ def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_ru
     deadline = time.time() + 120
     while time.time() < deadline:
         heights.append(page.evaluate(HEIGHT))
-        done = page.get_by_text("Finished 1,500 steps").count() > 0
+        done = page.get_by_text("Finished 5,000 steps").count() > 0
         if done and finished_at is None:
             finished_at = len(heights)
         if finished_at is not None and len(heights) > finished_at + 20:
@@ -52,11 +52,14 @@ def test_a_live_chart_keeps_its_x_axis_and_the_page_keeps_its_height_when_the_ru
         page.wait_for_timeout(100)
     assert finished_at is not None, "the run did not finish"
     last = page.evaluate(X_AXES)
-    # every step axis, whichever charts had drawn by the first redraw, spans the run's 1,500 planned steps
-    assert set(first) == set(last) == {"X-axis titled 'step' for a linear scale with values from 0 to 1500"}, (
+    # every step axis, whichever charts had drawn by the first redraw, spans the run's 5,000 planned steps
+    assert set(first) == set(last) == {"X-axis titled 'step' for a linear scale with values from 0 to 5000"}, (
         first, last)
     # the same chart elements hold the final state: a chart remounted by a redraw or at the end loses the mark
     assert tagged > 0 and page.evaluate("() => document.querySelectorAll('svg.marks[data-tag]').length") == tagged
+    # Heights from before the end are needed: with fewer than two, heights[finished_at - 2] read the list's
+    # last sample (the page grown to its final height) and the check failed a run that kept its height.
+    assert finished_at >= 2, f"the run finished before the page was sampled twice: {heights}"
     before_end = heights[finished_at - 2]
     assert min(heights[finished_at - 1:]) >= before_end - 4, (before_end, heights[finished_at - 5:])
     assert page.locator("[data-testid='stException']").count() == 0
