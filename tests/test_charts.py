@@ -272,3 +272,92 @@ def test_the_gallerys_cached_spec_is_streamlits_own_conversion():
 def test_the_heatmaps_colour_legend_shows_two_significant_digits():
     legend = charts.heatmap(_frame(10)).to_dict()["encoding"]["color"]["legend"]
     assert legend["format"] == ".2~g"
+
+
+
+def _growing_frames(experiment: str, cfg_changes: dict, cuts: tuple[int, ...]):
+    """A run's annotated frames as a live run redraws them: after `cuts` steps each."""
+    import dataclasses
+
+    from core.experiments import experiments
+
+    exp = experiments()[experiment]
+    cfg = dataclasses.replace(exp.config(), **cfg_changes)
+    records = list(exp.run(cfg))
+    for cut in cuts:
+        b = LiveBuffers()
+        for r in records:
+            if r.step <= cut:
+                b.add(r)
+        yield exp.runs.annotate(b.frame())
+
+
+def _filled_or_built(build, frame, built: list):
+    """What a live redraw sends for `build(frame)`: a kept template filled in, or the chart built (counted)."""
+    from ui import vega
+
+    with vega.filling():
+        out = build(frame)
+        if isinstance(out, dict):
+            return out
+        built.append(1)
+        return vega.finish(vega.spec(out))
+
+
+CUTS = (2, 5, 11, 30, 40, 60)
+TEMPLATED = {
+    **BUILDERS,
+    "accuracy": lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
+    "per_layer": lambda df: charts.per_layer(df, "act_mean", "Mean", "mean", domain=[-1, 1]),
+    "band_over_time": lambda df: charts.band_over_time(df, 2, "Layer 2"),
+}
+
+
+@pytest.mark.parametrize(("experiment", "changes"), [
+    ("vanishing", {"steps": 60, "probe_every": 5, "eval_every": 10}),
+    ("activations", {"activations": ("relu", "elu", "sigmoid"), "steps": 40, "depth": 4}),
+    ("batchnorm", {"steps": 40, "depth": 4, "variants": ("no_bn", "bn_before")}),
+])
+def test_a_kept_template_filled_with_new_data_is_the_chart_built_anew(experiment, changes):
+    """ui.vega.templated over a run's redraws, against building every chart anew (ui.vega.spec, itself
+    Streamlit's own conversion): the same spec at every redraw, from a kept template at most of them."""
+    from ui import vega
+
+    vega._KEPT.clear()
+    built = {name: [] for name in TEMPLATED}
+    for frame in _growing_frames(experiment, changes, CUTS):
+        for name, build in TEMPLATED.items():
+            assert _filled_or_built(build, frame, built[name]) == vega.spec(build(frame)), name
+    assert all(len(b) < len(CUTS) for b in built.values()), {k: len(v) for k, v in built.items()}
+
+
+def test_a_second_run_with_the_same_settings_draws_from_kept_templates():
+    from ui import vega
+
+    vega._KEPT.clear()
+    frames, built = list(_growing_frames("vanishing", {"steps": 30}, (2, 30))), []
+    for frame in frames:
+        _filled_or_built(charts.heatmap, frame, built)
+    assert len(built) == 2  # step 2 and step 30 differ in their metrics present: built each
+    for frame in frames:
+        _filled_or_built(charts.heatmap, frame, built)
+    assert len(built) == 2
+    with charts.display(True, 0.0):  # other settings: another template
+        _filled_or_built(charts.heatmap, frames[0], built)
+    assert len(built) == 3
+
+
+def test_a_chart_whose_data_is_not_its_frame_is_always_built():
+    """Smoothed curves draw a frame of their own (not the one given), so no template is kept for them."""
+    from ui import vega
+
+    vega._KEPT.clear()
+    built = []
+
+    def build(df):
+        with charts.display(False, 0.6):
+            return charts.curves(df, ("loss", "val_loss"), "Loss", "loss")
+
+    for frame in _growing_frames("vanishing", {"steps": 40}, (20, 30, 40, 40)):
+        assert _filled_or_built(build, frame, built) == vega.spec(build(frame))
+    assert len(built) == 4

@@ -7,8 +7,9 @@ to the next and only the data changes: the browser updates the view rather than 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 import altair as alt
@@ -16,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from core.i18n import N_, _
+from ui import vega
 from ui.vega import table
 
 HEIGHT = 220
@@ -214,6 +216,18 @@ def _metric_is(*metrics: str) -> alt.FieldOneOfPredicate:
     return alt.FieldOneOfPredicate(field="metric", oneOf=list(metrics))
 
 
+def _templated(builder: Callable) -> Callable:
+    """A live builder whose spec, but for its data, follows from its arguments, the settings and its frame's
+    fingerprint: inside ui.vega.filling it may return a kept spec with the frame as its data."""
+
+    @functools.wraps(builder)
+    def build(df: pd.DataFrame, *args, **kwargs):
+        key = (builder.__qualname__, args, tuple(sorted(kwargs.items())), _steps.get(), _display.get())
+        return vega.templated(key, df, lambda: builder(df, *args, **kwargs))
+
+    return build
+
+
 def _data(df: pd.DataFrame) -> pa.Table:
     """A chart's data as Arrow without pandas' metadata and without columns empty throughout (ui.vega.table):
     Streamlit sends an Arrow table as it is, and a 100-step loss redraw's dataset shrinks from 3,440 bytes to 2,096
@@ -237,6 +251,7 @@ def _diverged_rule(base: alt.Chart) -> alt.Chart:
     return rule + text
 
 
+@_templated
 def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
            log: bool = False, symlog: bool = False) -> alt.LayerChart:
     """Metric against step: a colour per run (its entity's, run_colours), a dash per metric (solid:
@@ -271,6 +286,7 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     return _layer(df, lines, _diverged_rule(base)).properties(title=title, height=height)
 
 
+@_templated
 def heatmap(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = None) -> alt.Chart:
     """Layer × step heat map of a per-layer metric on a log colour scale (input layer at the bottom);
     the step axis is quantitative, each cell spanning from its probe to the next."""
@@ -300,6 +316,7 @@ def _first_and_latest(chart: alt.Chart) -> alt.Chart:
     )
 
 
+@_templated
 def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = None) -> alt.Chart:
     """A per-layer metric against layer at the first and the latest probe step, log y."""
     base = _first_and_latest(alt.Chart(_data(df)).transform_filter(
@@ -313,6 +330,7 @@ def profile(df: pd.DataFrame, metric: str = "grad_norm", title: str | None = Non
     ).properties(title=title or _("Gradient profile"), height=HEIGHT)
 
 
+@_templated
 def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerChart:
     """Per-layer band of the activation input's 15th–85th percentiles with the median, first and latest."""
     base = _first_and_latest(alt.Chart().transform_filter(
@@ -332,6 +350,7 @@ def percentile_bands(df: pd.DataFrame, title: str | None = None) -> alt.LayerCha
                                                height=HEIGHT)
 
 
+@_templated
 def fractions(df: pd.DataFrame, title: str | None = None) -> alt.Chart:
     """Saturated (bounded activations) or dead and inactive (ReLU-like) fractions against layer at
     the latest probe step."""
@@ -371,6 +390,7 @@ def gallery(df: pd.DataFrame, columns: int = 4) -> alt.FacetChart:
         facet=alt.Facet("label:N", title=None, sort=order, header=alt.Header(labelFontSize=12)), columns=columns)
 
 
+@_templated
 def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: list | None = None,
               zero: bool = False) -> alt.FacetChart:
     """A per-layer metric over steps, one panel (row) per run, one line per layer (coloured input → output);
@@ -386,6 +406,7 @@ def per_layer(df: pd.DataFrame, metric: str, title: str, y_title: str, domain: l
     ).properties(title=title)
 
 
+@_templated
 def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = ".2f") -> alt.Chart:
     """A horizontal bar per row: `y` names it, `x` is its value."""
     return alt.Chart(_data(df), title=title).mark_bar().encode(
@@ -395,6 +416,7 @@ def bars(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, fmt: str = 
     ).properties(height=alt.Step(24))
 
 
+@_templated
 def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     """One layer's activation-input percentiles over steps: a 15th–85th band and the median, per run."""
     base = alt.Chart().transform_filter(
@@ -411,6 +433,7 @@ def band_over_time(df: pd.DataFrame, layer: int, title: str) -> alt.LayerChart:
     return _layer(df, band, median).properties(title=title, height=HEIGHT)
 
 
+@_templated
 def mode_gap(df: pd.DataFrame) -> alt.Chart:
     """Validation accuracy against evaluation batch size, in eval mode and in train mode, per run."""
     return alt.Chart(_data(df), title=_("Eval mode vs train mode (batch statistics)")).mark_line(point=True).encode(
@@ -465,6 +488,7 @@ def surface_map(grid: pd.DataFrame, paths: pd.DataFrame, minima: pd.DataFrame, w
         width=560, height=440, title=title, usermeta={"embedOptions": {"renderer": "canvas"}})
 
 
+@_templated
 def loss_vs_lr(df: pd.DataFrame) -> alt.Chart:
     """The LR range test: training loss against a growing learning rate (log x), per optimizer."""
     return alt.Chart(_data(df), title=_("LR range test: loss as the learning rate grows")).transform_filter(
@@ -495,6 +519,7 @@ def sweep(df: pd.DataFrame) -> alt.LayerChart:
     return (lines + crosses).properties(height=HEIGHT)
 
 
+@_templated
 def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None = None) -> alt.LayerChart:
     """Per variant: every seed's curve (thin) and the mean ± std band across seeds (the frame's
     `variant` column, parsed from the run names by the experiment)."""

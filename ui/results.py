@@ -15,7 +15,7 @@ from core.history import overlay_frame
 from core.i18n import _
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 
-from . import display, history
+from . import display, history, vega
 from .buffers import LiveBuffers, final_buffers
 from .charts import step_axis
 from .safe import plain
@@ -112,11 +112,13 @@ def fixed_renderer(chart):
 
 def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment, cfg) -> None:
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes (the step axes
-    span the run's planned steps from the first redraw to the last)."""
+    span the run's planned steps from the first redraw to the last). A chart whose spec is kept from an
+    earlier redraw gets only its new data (ui.vega.templated)."""
     for ph, spec in zip(placeholders, charts, strict=True):
-        with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen():
+        with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen(), vega.filling():
             chart = spec.build(experiment.runs.annotate(buffers.frame(spec.metrics)))
-        ph.altair_chart(fixed_renderer(chart), width="stretch")
+            out = chart if isinstance(chart, dict) else vega.finish(vega.spec(fixed_renderer(chart)))
+        ph.vega_lite_chart(out, width="stretch")
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
