@@ -3,9 +3,13 @@
 - probe_overhead: engine steps/s with default probes ÷ a bare PyTorch loop on the same model
   (depth 20, width 100), alternating in 100-step chunks; each side's fastest chunk counts.
   engine_unprobed_overhead: the same for the engine with probes and evaluations off (its own cost per
-  step); probe_ms: one probe step's measurements, median milliseconds.
+  step); probe_overhead_in_place: with the measurements taken in place, as on one CPU; probe_ms: one probe
+  step's measurements, median milliseconds.
 - redraw_bytes_100 / redraw_bytes_10000: bytes of one loss-chart redraw (spec JSON + the Arrow
   data Streamlit sends for it) after 100 and after 10,000 steps of one run.
+- redraw_ms_built / redraw_ms_filled: one redraw of vanishing's six live charts at the end of its default run,
+  built with altair (no kept template) and filled into kept templates (ui.vega.templated), median ms,
+  alternating; redraw_fill_ratio is built ÷ filled.
 - surface_animation_mb: the optimizer lesson's default animation, every frame's bytes summed (spec JSON
   and datasets in Arrow, as Streamlit sends them); surface_frame_kb: its largest frame. Target <= 1 MB.
 - first_point_s: on a warm process, from Train (experiment.run) to the first drawn chart.
@@ -160,6 +164,41 @@ def redraw_sizes(steps: int = 10_000) -> dict:
     return out
 
 
+def redraw_ms(repeats: int = 10) -> dict:
+    from ui import vega
+    from ui.results import fixed_renderer
+
+    exp = vanishing.EXPERIMENT
+    cfg = exp.config()
+    buffers = LiveBuffers()
+    for r in exp.run(cfg):
+        buffers.add(r)
+    builders = [(lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "cross-entropy"), ("loss", "val_loss")),
+                (lambda df: charts.curves(df, ("accuracy", "val_accuracy"), "Accuracy", "accuracy"),
+                 ("accuracy", "val_accuracy")),
+                (charts.heatmap, ("grad_norm",)), (charts.profile, ("grad_norm",)),
+                (charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),
+                (charts.fractions, ("saturated_fraction", "dead_fraction", "inactive_fraction"))]
+
+    def redraw() -> None:
+        for build, metrics in builders:
+            with charts.step_axis(cfg.steps), charts.display(True, 0.0), vega.filling():
+                chart = build(exp.runs.annotate(buffers.frame(metrics)))
+                if not isinstance(chart, dict):
+                    vega.finish(vega.spec(fixed_renderer(chart)))
+
+    times: dict[str, list[float]] = {"built": [], "filled": []}
+    for _ in range(repeats):
+        vega._KEPT.clear()
+        for side in times:  # built first (nothing kept), then filled from what it kept
+            start = time.perf_counter()
+            redraw()
+            times[side].append(time.perf_counter() - start)
+    built, filled = (statistics.median(times[k]) * 1e3 for k in ("built", "filled"))
+    return {"redraw_ms_built": round(built, 1), "redraw_ms_filled": round(filled, 1),
+            "redraw_fill_ratio": round(built / filled, 2)}
+
+
 def surface_animation_bytes() -> dict:
     """The optimizer lesson's default animation as the page sends it: FRAMES redraws of the map with
     the paths so far (ui.live's pacing), summed; and one frame's bytes."""
@@ -289,6 +328,7 @@ def main() -> int:
     figures: dict = {"torch_threads": threads, "device": "cpu"}
     figures.update(probe_overhead())
     figures.update(redraw_sizes())
+    figures.update(redraw_ms())
     figures["first_point_s"] = first_point_s()
     figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
     figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}

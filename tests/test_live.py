@@ -97,3 +97,15 @@ def test_a_whole_run_spends_at_most_its_share_redrawing_beyond_its_first_redraw(
 def test_a_short_run_is_not_redrawn_again_just_before_its_end():
     redraws, _, _ = _simulated_redraws(0.7, 0.12)  # vanishing's default on this machine
     assert redraws == 1
+
+
+def test_the_browsers_share_of_a_redraw_spaces_redraws_further():
+    """Six charts redrawn from kept templates cost the server little; the browser's estimated share keeps the
+    redraws as far apart as drawing them everywhere needs."""
+    from ui.live import BROWSER_SECONDS_PER_CHART, DRAW_SHARE, redraw_gap
+
+    server_s = 0.04
+    whole = server_s + 6 * BROWSER_SECONDS_PER_CHART
+    gap = redraw_gap(server_s, charts=6)
+    assert gap > redraw_gap(server_s)
+    assert whole / (gap + whole) == pytest.approx(DRAW_SHARE)

@@ -25,11 +25,18 @@ from .results import ChartSpec, RunResult, RunView, draw, run_view
 REDRAW_SECONDS = 0.25  # download progress: at most four updates a second
 DRAW_SHARE = 0.15  # a live run spends at most this share of its wall time redrawing its charts
 MIN_GAP = 0.05  # and never redraws more often than 20 times a second
+# The browser's share of a redraw, which the server cannot time: Vega updating one chart cost headless
+# Chromium about 20 ms of its main thread on this project's 2-core machine (long tasks during a vanishing
+# run: 630-930 ms over 6-7 redraws of 6 charts), three times the server's own cost of a redraw from kept
+# templates. On one machine, as `streamlit run app.py` locally, the two draw on the same CPUs.
+BROWSER_SECONDS_PER_CHART = 0.02
 
 
-def redraw_gap(draw_seconds: float) -> float:
+def redraw_gap(draw_seconds: float, charts: int = 0) -> float:
     """Seconds of training between two redraws, so that drawing (which took `draw_seconds` last
-    time) is at most DRAW_SHARE of the wall time: gap / (gap + draw) >= 1 − DRAW_SHARE."""
+    time, on the server) is at most DRAW_SHARE of the wall time: gap / (gap + draw) >= 1 − DRAW_SHARE; with
+    `charts`, the draw counts the browser's estimated share too (BROWSER_SECONDS_PER_CHART each)."""
+    draw_seconds += BROWSER_SECONDS_PER_CHART * charts
     return max(MIN_GAP, draw_seconds * (1 - DRAW_SHARE) / DRAW_SHARE)
 
 
@@ -135,7 +142,8 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                         last_draw, next_frame = time.perf_counter(), done + frame_steps
                         cost = last_draw - now
                         drawn += cost
-                        gap = redraw_gap(cost)  # this redraw's cost sets the next one's distance
+                        # this redraw's cost, the browser's estimated share included, sets the next one's distance
+                        gap = redraw_gap(cost, len(charts))
                         if pace:
                             time.sleep(pace)
                 if r.metric == "loss":
