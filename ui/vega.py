@@ -82,6 +82,8 @@ def _watching() -> Iterator[list]:
 
 
 def _keep(df: pd.DataFrame) -> list:
+    """The columns of `df` that are not empty throughout (all of them when it has no rows): what `table`
+    sends, and what `fingerprint` tells apart."""
     return [c for c in df.columns if df[c].notna().any()] if len(df) else list(df.columns)
 
 
@@ -90,10 +92,9 @@ def table(df: pd.DataFrame) -> pa.Table:
     throughout (a field the data lack reads as null in Vega, as it did)."""
     if (seen := _tabled.get()) is not None:
         seen.append(df)
-    out = pa.Table.from_pandas(df, preserve_index=False).replace_schema_metadata(None)
-    empty = [name for name, col in zip(out.column_names, out.columns, strict=True) if len(out) and
-             col.null_count == len(out)]
-    return out.drop_columns(empty) if empty else out
+    keep = _keep(df)
+    return pa.Table.from_pandas(df[keep] if len(keep) < len(df.columns) else df,
+                                preserve_index=False).replace_schema_metadata(None)
 
 
 def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
