@@ -1,6 +1,7 @@
 """The headless runner: `python -m core run EXPERIMENT [--field value ...] --out F.csv`,
 `python -m core list` for the experiments it knows (the registry, core.experiments.LESSONS),
-`python -m core claims LESSON [--preset P] [--seeds 0,1,2,3,4]`, which checks a lesson's claims, and
+`python -m core claims LESSON [--preset P] [--seeds 0,1,2,3,4] [--controls]`, which checks a lesson's claims
+(and, with --controls, that each fails where it must), and
 `python -m core export EXPERIMENT [--field value ...] --out run.py`, which writes the run as one
 standalone PyTorch script (core.export; the options are the run command's).
 
@@ -37,7 +38,7 @@ def interrupted_exit(message: str | None = "interrupted") -> None:
 
 
 try:  # importing torch takes seconds: Ctrl-C then is one line, not a traceback
-    from .claims import SEEDS, check_seeds
+    from .claims import SEEDS, check_seeds, tally
     from .config import ConfigError, allowed, apply_preset, format_value, from_strings, label, specs
     from .data import Unavailable
     from .experiment import Experiment
@@ -114,41 +115,47 @@ def configure(experiment: Experiment, argv: list[str]):
 
 
 def claims_command(argv: list[str]) -> int:
-    """Check a lesson's (or one experiment's) claims on several seeds; print a table; exit 1 when a
-    claim fails on more seeds than it is declared to allow."""
+    """Check a lesson's (or one experiment's) claims on several seeds, and with --controls on the settings
+    where each is declared false; print a table; exit 1 when a claim fails on more seeds than it allows,
+    or holds on a control on more than 30% of them."""
     registry = experiments()
     names = [lesson.name for lesson in LESSONS] + [n for n in registry if n not in {x.name for x in LESSONS}]
     p = OneLineParser(prog="python -m core claims", description=claims_command.__doc__)
     p.add_argument("lesson", choices=names)
     p.add_argument("--preset", help="check only the claims about this preset ('default' for the default)")
     p.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds (default 0,1,2,3,4)")
+    p.add_argument("--controls", action="store_true", help="also run each claim's controls, where it must fail")
     args = p.parse_args(argv)
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
         p.error(f"--seeds must be whole numbers separated by commas (got {args.seeds[:80]!r})")
-    if not seeds or any(not 0 <= s < 2**31 for s in seeds) or len(seeds) > 50:
-        p.error("--seeds takes 1 to 50 seeds between 0 and 2147483647")
+    if not seeds or any(not 0 <= s < 2**31 for s in seeds) or len(seeds) > 50 or len(set(seeds)) != len(seeds):
+        p.error("--seeds takes 1 to 50 distinct seeds between 0 and 2147483647")
     lesson = next((x for x in LESSONS if x.name == args.lesson), None)
     chosen = lesson.experiments if lesson else (registry[args.lesson],)
     ok, shown = True, 0
-    sys.stdout.write("experiment\tclaim\tpreset\tseed\tholds\tevidence\n")
+    sys.stdout.write("experiment\tclaim\tsetting\tseed\tholds\tevidence\n")
     for exp in chosen:
         claims = [c for c in exp.claims if args.preset is None or (c.preset or "default") == args.preset]
-        failures: dict[str, int] = {}
-        for claim, seed, verdict in check_seeds(exp, claims, seeds):
-            holds = verdict is not None and verdict.holds
-            failures[claim.id] = failures.get(claim.id, 0) + (not holds)
-            evidence = verdict.evidence if verdict else "the run does not record what this claim measures"
-            sys.stdout.write(f"{exp.name}\t{claim.id}\t{claim.preset or 'default'}\t{seed}\t"
-                             f"{'yes' if holds else 'NO'}\t{evidence}\n")
+        checks = []
+        for check in check_seeds(exp, claims, seeds, controls=args.controls):
+            checks.append(check)
+            c = check.claim
+            setting = check.control.label(c) if check.control else (c.preset or "default")
+            evidence = check.verdict.evidence if check.verdict else "the run does not record what this claim measures"
+            sys.stdout.write(f"{exp.name}\t{c.id}\t{'control: ' if check.control else ''}{setting}\t{check.seed}\t"
+                             f"{'yes' if check.holds else 'NO'}\t{evidence}\n")
+            sys.stdout.flush()
             shown += 1
-        for claim in claims:
-            if failures.get(claim.id, 0) > claim.allowed_failures(len(seeds)):
-                ok = False
-                allowed = claim.allowed_failures(len(seeds))
-                sys.stderr.write(f"claim {exp.name}/{claim.id} failed on {failures[claim.id]} of {len(seeds)} seeds "
-                                 f"({allowed} allowed)\n")
+        for t in tally(checks):
+            controls = "; ".join(f"control {c.label(t.claim)}: holds on {n}" for c, n in
+                                 zip(t.claim.controls, t.control_held, strict=False))
+            sys.stderr.write(f"{'ok  ' if t.ok else 'FAIL'} {exp.name}/{t.claim.id}: holds on {t.held} of {t.seeds} "
+                             f"seeds ({t.claim.allowed_failures(t.seeds)} failures allowed)"
+                             + (f"; {controls} (at most {t.claim.allowed_on_control(t.seeds)} allowed)"
+                                if controls else "") + "\n")
+            ok = ok and t.ok
     if not shown:
         sys.stderr.write(f"no claims to check for {args.lesson}" + (f" --preset {args.preset}" if args.preset else "")
                          + "\n")

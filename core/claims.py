@@ -4,17 +4,26 @@ A claim is declared beside the presets it is about. On the page it is checked on
 own run after every run; `python -m core claims` and the slow tests check it on several seeds.
 Its words live in the lesson's prose (section `claim-<id>`), so they can be translated; the
 evidence is a sentence of measured numbers.
+
+A claim must be able to fail: it names at least one control, a setting on which the lab measures it
+false (a claim that held there too would be true by construction, a definition). How often it holds
+sets its words: on every seed it is stated plainly; on at least 70% of seeds (7 of 10) it says
+"usually". The same share bounds a control: it may hold on at most 30% of seeds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from .records import Record
 
-SEEDS = (0, 1, 2, 3, 4)
+SEEDS = (0, 1, 2, 3, 4)  # the slow tests' seeds; the README's rates are measured on 0-9
+RATE_SEEDS = tuple(range(10))
+USUALLY = 0.7  # a "usually" claim holds on at least this share of seeds; a control on at most 1 - this
+DEFAULT = "default"  # a control's preset meaning the experiment's default settings
 
 
 @dataclass(frozen=True)
@@ -26,22 +35,49 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A setting on which a claim is measured false: a preset (None: the claim's own; DEFAULT: the
+    experiment's default) with some fields changed."""
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    preset: str | None = None
+
+    def label(self, claim: Claim) -> str:
+        """How the control reads in a table: `dying-relu lr=0.001`."""
+        preset = self.preset or claim.preset or DEFAULT
+        return " ".join([preset, *(f"{k}={_shown(v)}" for k, v in self.changes.items())])
+
+
+def _shown(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}" if isinstance(value, float) \
+        else str(value)
+
+
+@dataclass(frozen=True)
 class Claim:
     """One statement a lesson makes about the run of one preset (or the default)."""
 
     id: str  # also its prose: section `claim-<id>` of the lesson's markdown
     preset: str | None  # the setup it is about; None means the experiment's default
     check: Callable[[list[Record]], Verdict | None]  # None: the run lacks what the claim measures
-    usually: bool = False  # holds on at least 4 of 5 seeds (its text says "usually"), not on every one
+    controls: tuple[Control, ...] = ()  # settings on which it is measured false
+    usually: bool = False  # holds on at least 70% of seeds (its text says "usually"), not on every one
 
     def allowed_failures(self, seeds: int) -> int:
-        """How many of `seeds` seeds may fail: one in five for a "usually" claim, else none."""
-        return seeds // 5 if self.usually else 0
+        """How many of `seeds` seeds may fail: 30% for a "usually" claim (1 of 5, 3 of 10), else none."""
+        return int(seeds * (1 - USUALLY) + 1e-9) if self.usually else 0
+
+    @staticmethod
+    def allowed_on_control(seeds: int) -> int:
+        """How many of `seeds` seeds a control may still hold on: 30% (1 of 5, 3 of 10)."""
+        return int(seeds * (1 - USUALLY) + 1e-9)
 
 
-def config_of(experiment, claim: Claim, seed: int | None = None):
-    """The config a claim is about, optionally with another seed."""
-    cfg = experiment.configure(claim.preset) if claim.preset else experiment.config()
+def config_of(experiment, claim: Claim, seed: int | None = None, control: Control | None = None):
+    """The config a claim (or one of its controls) is about, optionally with another seed."""
+    preset = claim.preset if control is None or control.preset is None else control.preset
+    preset = None if preset == DEFAULT else preset
+    cfg = experiment.configure(preset, **(control.changes if control else {}))
     # a deterministic experiment (the 2-D surfaces) has no seed: every seed is the same run
     return cfg if seed is None or not hasattr(cfg, "seed") else dataclasses.replace(cfg, seed=seed)
 
@@ -51,16 +87,63 @@ def is_about(experiment, claim: Claim, cfg) -> bool:
     return (dataclasses.replace(cfg, seed=0) if hasattr(cfg, "seed") else cfg) == config_of(experiment, claim, 0)
 
 
-def check_seeds(experiment, claims: Sequence[Claim], seeds: Iterable[int] = SEEDS):
-    """Run each claim's setup once per seed (runs shared by claims about the same setup) and yield
-    (claim, seed, verdict or None)."""
+@dataclass(frozen=True)
+class Check:
+    """One claim checked on one seed, on its own setting (control None) or on one of its controls."""
+
+    claim: Claim
+    control: Control | None
+    seed: int
+    verdict: Verdict | None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the claim was measured true; a run that lacks what it measures counts as false on its
+        own setting and as true on a control (a control must measure the claim false, not skip it)."""
+        return self.verdict.holds if self.verdict is not None else self.control is not None
+
+
+def check_seeds(experiment, claims: Sequence[Claim], seeds: Iterable[int] = SEEDS,
+                controls: bool = False) -> Iterator[Check]:
+    """Run each claim's setup (and with `controls`, each control's) once per seed, runs shared by the
+    claims about the same config, and yield a Check for each."""
     for seed in seeds:
         runs: dict = {}
         for claim in claims:
-            cfg = config_of(experiment, claim, seed)
-            if cfg not in runs:
-                runs[cfg] = list(experiment.run(cfg))
-            yield claim, seed, claim.check(runs[cfg])
+            for control in (None, *(claim.controls if controls else ())):
+                cfg = config_of(experiment, claim, seed, control)
+                if cfg not in runs:
+                    runs[cfg] = list(experiment.run(cfg))
+                yield Check(claim, control, seed, claim.check(runs[cfg]))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A claim over several seeds: on how many it held, and on how many each control held."""
+
+    claim: Claim
+    seeds: int
+    held: int
+    control_held: tuple[int, ...]  # one count per control, in the claim's order
+
+    @property
+    def ok(self) -> bool:
+        """Holds as declared and is measured false on every control."""
+        return (self.seeds - self.held <= self.claim.allowed_failures(self.seeds)
+                and all(n <= Claim.allowed_on_control(self.seeds) for n in self.control_held))
+
+
+def tally(checks: Iterable[Check]) -> list[Tally]:
+    """Count the checks per claim, in the order the claims first appear."""
+    found: dict[str, list] = {}
+    for c in checks:
+        claim, seeds, counts = found.setdefault(c.claim.id, [c.claim, set(), {}])
+        seeds.add(c.seed)
+        key = -1 if c.control is None else c.claim.controls.index(c.control)
+        counts[key] = counts.get(key, 0) + c.holds
+    return [Tally(claim, len(seeds), counts.get(-1, 0),
+                  tuple(counts[i] for i in range(len(claim.controls)) if i in counts))
+            for claim, seeds, counts in found.values()]
 
 
 # Helpers the lessons' checks share: pick values out of records.

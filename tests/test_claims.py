@@ -1,5 +1,5 @@
-"""Checked claims: every claim a lesson makes has its words, holds on seeds 0-4 as declared, and the
-`claims` command fails when one does not."""
+"""Checked claims: every claim a lesson makes has its words, names a control, holds on seeds 0-4 as declared
+and fails on its controls there, and the `claims` command fails when one does not."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from core.__main__ import main
-from core.claims import SEEDS, Claim, Verdict, check_seeds, is_about
+from core.claims import SEEDS, Check, Claim, Control, Verdict, check_seeds, config_of, is_about, tally
 from core.experiments import LESSONS, experiments, lesson_of
 from ui.lesson import sections
 
@@ -35,6 +35,26 @@ def test_every_claim_has_words_and_a_valid_setup(name):
     assert len(ids) == len(set(ids))
 
 
+# Claims still looking for a control (issue 23 stays open while this is not empty). Tried and still held on
+# seed 0: target_size=10, pretrain_steps=10, epochs=2 (unfreeze_epochs=1), reuse_layers=1.
+WITHOUT_CONTROL = {"transfer/frozen-worse-than-scratch", "transfer/finetune-no-clear-gain"}
+
+
+def test_the_claims_without_a_control_are_exactly_the_listed_ones():
+    lacking = {f"{n}/{c.id}" for n, exp in experiments().items() for c in exp.claims if not c.controls}
+    assert lacking == WITHOUT_CONTROL
+
+
+@pytest.mark.parametrize("name", WITH_CLAIMS)
+def test_every_claim_names_a_valid_control_that_changes_its_setting(name):
+    """A control equal to its own setting could not measure a claim false."""
+    exp = experiments()[name]
+    for claim in exp.claims:
+        own = config_of(exp, claim, 0)
+        for control in claim.controls:
+            assert config_of(exp, claim, 0, control) != own, (claim.id, control)
+
+
 def test_no_prose_claim_without_a_check():
     declared = {f"claim-{c.id}" for exp in experiments().values() for c in exp.claims}
     for lesson in LESSONS:
@@ -50,12 +70,21 @@ def test_is_about_ignores_the_seed_only():
     assert not is_about(exp, claim, dataclasses.replace(cfg, depth=11))
 
 
+def _toy_with(claims):
+    exp = dataclasses.replace(toy_lesson.EXPERIMENT, claims=claims)
+    return exp, dataclasses.replace(toy_lesson.LESSON, experiments=(exp,))
+
+
+# On the toy's default (lr 0.1) the loss falls to under half its start in 20 steps; at lr 1e-4, its control, not.
+HALVES = Claim("loss-falls", None, lambda recs: Verdict(recs[-1].value < 0.5 * recs[0].value, "the loss fell"),
+               controls=(Control({"lr": 1e-4}),))
+
+
 @pytest.fixture
-def toy_with_claims(monkeypatch):
-    holds = Claim("loss-falls", None, lambda recs: Verdict(recs[-1].value < recs[0].value, "the loss fell"))
-    fails = Claim("loss-rises", None, lambda recs: Verdict(recs[-1].value > recs[0].value, "the loss fell"))
-    exp = dataclasses.replace(toy_lesson.EXPERIMENT, claims=(holds, fails))
-    lesson = dataclasses.replace(toy_lesson.LESSON, experiments=(exp,))
+def toy_with_claims():
+    fails = Claim("loss-rises", None, lambda recs: Verdict(recs[-1].value > recs[0].value, "the loss fell"),
+                  controls=(Control({"lr": 1e-4}),))
+    exp, lesson = _toy_with((HALVES, fails))
     LESSONS.append(lesson)
     yield exp
     LESSONS.remove(lesson)
@@ -65,30 +94,61 @@ def test_claims_command_prints_a_table_and_fails_on_a_broken_claim(toy_with_clai
     assert main(["claims", "toy", "--seeds", "0,1", "--preset", "default"]) == 1
     out, err = capsys.readouterr()
     rows = [line.split("\t") for line in out.splitlines()]
-    assert rows[0] == ["experiment", "claim", "preset", "seed", "holds", "evidence"] and len(rows) == 5
+    assert rows[0] == ["experiment", "claim", "setting", "seed", "holds", "evidence"] and len(rows) == 5
     assert {(r[1], r[4]) for r in rows[1:]} == {("loss-falls", "yes"), ("loss-rises", "NO")}
-    assert "toy/loss-rises failed on 2 of 2 seeds" in err
+    assert "FAIL toy/loss-rises: holds on 0 of 2 seeds" in err and "ok   toy/loss-falls: holds on 2 of 2" in err
     with pytest.raises(SystemExit) as bad:
         main(["claims", "toy", "--seeds", "x"])
     assert bad.value.code == 2
+    with pytest.raises(SystemExit) as repeated:
+        main(["claims", "toy", "--seeds", "1,1"])
+    assert repeated.value.code == 2
     assert main(["claims", "toy", "--preset", "nope"]) == 2  # no claims about that preset
 
 
-def test_a_usually_claim_may_fail_on_one_seed_in_five():
+def test_claims_command_runs_the_controls_and_fails_when_one_holds(capsys):
+    always = Claim("always", None, lambda recs: Verdict(True, "true by construction"),
+                   controls=(Control({"lr": 1e-4}),))
+    for claims, code in (((HALVES,), 0), ((HALVES, always), 1)):
+        _exp, lesson = _toy_with(claims)
+        LESSONS.append(lesson)
+        try:
+            assert main(["claims", "toy", "--seeds", "0,1", "--controls"]) == code
+        finally:
+            LESSONS.remove(lesson)
+        out, err = capsys.readouterr()
+        rows = [r.split("\t") for r in out.splitlines()[1:]]
+        assert [(r[1], r[2], r[4]) for r in rows if r[3] == "0"][:2] == [
+            ("loss-falls", "default", "yes"), ("loss-falls", "control: default lr=0.0001", "NO")]
+        assert "ok   toy/loss-falls: holds on 2 of 2 seeds" in err
+    assert "FAIL toy/always: holds on 2 of 2 seeds" in err and "control default lr=0.0001: holds on 2" in err
+
+
+def test_a_usually_claim_may_fail_on_three_seeds_in_ten_and_a_control_hold_on_as_many():
     claim = Claim("c", None, lambda recs: None, usually=True)
-    assert claim.allowed_failures(5) == 1 and Claim("d", None, claim.check).allowed_failures(5) == 0
+    assert claim.allowed_failures(5) == 1 and claim.allowed_failures(10) == 3
+    assert Claim("d", None, claim.check).allowed_failures(10) == 0
+    assert Claim.allowed_on_control(10) == 3 and Claim.allowed_on_control(5) == 1 and Claim.allowed_on_control(2) == 0
+
+
+def test_tally_counts_each_control_apart_and_a_missing_measurement_on_a_control_counts_as_holding():
+    control = Control({"lr": 0.5})
+    claim = Claim("c", None, lambda recs: None, controls=(control,))
+    yes, no = Verdict(True, ""), Verdict(False, "")
+    checks = [Check(claim, None, 0, yes), Check(claim, None, 1, no), Check(claim, control, 0, no),
+              Check(claim, control, 1, None)]
+    (t,) = tally(checks)
+    assert (t.seeds, t.held, t.control_held) == (2, 1, (1,)) and not t.ok
+    assert Check(claim, None, 0, None).holds is False and Check(claim, control, 0, None).holds is True
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", WITH_CLAIMS)
-def test_every_claim_holds_on_seeds_0_to_4_as_declared(name):
+def test_every_claim_holds_on_seeds_0_to_4_and_fails_on_its_controls(name):
     exp = experiments()[name]
-    failed: dict[str, list] = {}
-    for claim, seed, verdict in check_seeds(exp, exp.claims, SEEDS):
-        if verdict is None or not verdict.holds:
-            failed.setdefault(claim.id, []).append((seed, verdict and verdict.evidence))
-    too_many = {c.id: failed[c.id] for c in exp.claims if len(failed.get(c.id, [])) > c.allowed_failures(len(SEEDS))}
-    assert not too_many, too_many
+    bad = [(t.claim.id, t.held, t.control_held) for t in tally(check_seeds(exp, exp.claims, SEEDS, controls=True))
+           if not t.ok]
+    assert not bad, bad
 
 
 def test_claim_words_state_no_number_beyond_what_is_checked():

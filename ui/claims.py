@@ -27,7 +27,8 @@ def what_to_look_for(lesson: str, experiment: Experiment) -> None:
     with st.expander(_("What to look for: {count} claims, checked on your run after Train").format(
             count=len(experiment.claims))):
         st.markdown(_("Each claim is about one preset (click it to set the controls) and is checked on your own "
-                      "run, and on five seeds in the lab's tests."))
+                      "run, and in the lab's tests on five seeds, together with a control: a setting where the "
+                      "lab measures the claim false, so that it is a finding and not true by construction."))
         for i, c in enumerate(experiment.claims):
             left, right = st.columns([1, 4], vertical_alignment="center")
             if c.preset:
@@ -37,6 +38,9 @@ def what_to_look_for(lesson: str, experiment: Experiment) -> None:
             else:
                 left.markdown(_("the default settings"))
             right.markdown(_text(lesson, c))
+            if c.controls:
+                right.caption(_("Measured false, as it must be, on: {controls}").format(
+                    controls=", ".join(f"`{control.label(c)}`" for control in c.controls)))
 
 
 def _line(lesson: str, claim, verdict, mine: bool) -> str:
