@@ -347,8 +347,15 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
     bn = is_mlp and len(model.norms) > 0
     out = InOrder()
 
+    negative_before: list[torch.Tensor] = []  # the previous probe's per-unit mask (probes finish in order)
+
     def probe_finish(norms: torch.Tensor, ratios: torch.Tensor, step: int):
         def finish(stats: dict[str, torch.Tensor]) -> tuple[list[Record], bool]:
+            stats = dict(stats)
+            if (negative := stats.pop(probes.NEGATIVE_UNITS, None)) is not None:
+                if negative_before:
+                    stats["revived_fraction"] = probes.revived(negative_before.pop(), negative)
+                negative_before.append(negative)
             values = {"grad_norm": norms, "update_ratio": ratios, **stats}
             as_lists = {k: v.tolist() for k, v in values.items()}
             if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):

@@ -107,6 +107,30 @@ def saturation_threshold(activation: str, params: tuple = ()) -> float:
     return hi
 
 
+@functools.lru_cache(maxsize=16)
+def dead_threshold(activation: str, params: tuple = ()) -> float:
+    """The input below which an unbounded activation passes (almost) no gradient: |f'(z)| stays below
+    SATURATION_LEVEL of its largest slope for every z under it (ReLU: 0; ELU, SELU and softplus: about
+    ln 0.01 ≈ −4.6; GELU, SiLU, Mish: far in the left tail); −inf where the slope never falls that low
+    (LeakyReLU with α ≥ 0.01, RReLU in eval mode). Found once with autograd on a grid, then bisection."""
+    act = make_activation(activation, **dict(params)).eval()
+    limit = SATURATION_LEVEL * max_derivative(activation, **dict(params))
+    grid = torch.linspace(-64.0, 64.0, 128_001, dtype=torch.float64)
+    low = derivative(act, grid).abs() < limit
+    if not bool(low[0]):
+        return float("-inf")
+    first_live = int((~low).nonzero()[0]) if bool((~low).any()) else len(grid) - 1
+
+    def slope_low(z: float) -> bool:
+        return bool(derivative(act, torch.tensor([z], dtype=torch.float64)).abs() < limit)
+
+    lo, hi = float(grid[first_live - 1]), float(grid[first_live])
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope_low(mid) else (lo, mid)
+    return hi
+
+
 def percentile_rows(batch: int, width: int) -> int:
     """How many examples of the probe batch the percentiles are taken over."""
     return min(batch, -(-PERCENTILE_VALUES // width))
@@ -117,10 +141,13 @@ def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch
     percentiles of the activation's input, its output's mean and std, and the units' state.
 
     Bounded activations (sigmoid, tanh) report `saturated_fraction`: units whose slope is below 1%
-    of its maximum on most examples. The others report `dead_fraction`, units whose input is
-    negative on every example (a ReLU then passes no gradient at all; a LeakyReLU or ELU only its
-    small negative-side slope), and `inactive_fraction`, the share of (unit, example) pairs with a
-    negative input.
+    of its maximum on most examples. The others report `dead_fraction`: units whose slope is below 1%
+    of the activation's largest slope on every example, so that they pass almost no gradient (the same
+    meaning for every activation: a ReLU with a negative input, never a LeakyReLU with α ≥ 0.01);
+    `negative_fraction`, units whose input is negative on every example (what ReLU's deadness looks
+    like from outside, whatever the slope there); and `inactive_fraction`, the share of
+    (unit, example) pairs with a negative input. `NEGATIVE_UNITS` holds the per-unit mask behind
+    `negative_fraction`, for `revived` (the engine takes it out before the records).
     """
     z = torch.stack(inputs)  # (layers, examples, width)
     a = torch.stack(outputs)
@@ -136,9 +163,24 @@ def activation_stats(model: MLP, inputs: list[torch.Tensor], outputs: list[torch
         out["saturated_fraction"] = ((z.abs() > beyond).sum(1) * 2 > examples).float().mean(1)  # on most examples
     else:
         # Reductions over the examples' axis of a bool tensor are slow on CPU; the largest input is not.
-        out["dead_fraction"] = (z.amax(1) <= 0).float().mean(1)  # negative on every example
+        top = z.amax(1)  # (layers, width)
+        below = dead_threshold(model.activation, tuple(sorted(model.act_params.items())))
+        negative = top <= 0
+        out["dead_fraction"] = (top < below).float().mean(1)  # slope under 1% of its maximum on every example
+        out["negative_fraction"] = negative.float().mean(1)
         out["inactive_fraction"] = (z <= 0).flatten(1).sum(1) / (examples * z.shape[2])
+        out[NEGATIVE_UNITS] = negative
     return out
+
+
+NEGATIVE_UNITS = "negative_units"  # not a metric: the mask `revived` compares from one probe to the next
+
+
+def revived(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """Per layer, the share of its units that were negative on every probe example at the previous probe
+    and are not now (`revived_fraction`); divided by the previous `negative_fraction`, how often they
+    come back."""
+    return (before & ~after).float().mean(1)
 
 
 def mean_std(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

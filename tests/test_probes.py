@@ -1,12 +1,14 @@
 """Probe values against direct torch computations."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from core import probes
-from core.nets import MLP
+from core.nets import MLP, make_activation, max_derivative
 
 
 def _model_and_batch(activation="relu", init="he_normal", seed=0):
@@ -57,23 +59,62 @@ def test_activation_stats_equal_direct_computation(activation):
             assert stats["saturated_fraction"][i].item() == pytest.approx(saturated)
             assert "dead_fraction" not in stats
         else:
-            dead = (z <= 0).all(0).float().mean().item()
+            # dead: the slope, by autograd, below 1% of the activation's largest on every example
+            zg = z.clone().requires_grad_()
+            (g,) = torch.autograd.grad(act(zg).sum(), zg)
+            dead = (g.abs() < 0.01 * max_derivative(activation)).all(0).float().mean().item()
             assert stats["dead_fraction"][i].item() == pytest.approx(dead)
+            assert stats["negative_fraction"][i].item() == pytest.approx((z <= 0).all(0).float().mean().item())
             assert stats["inactive_fraction"][i].item() == pytest.approx((z <= 0).float().mean().item())
             assert "saturated_fraction" not in stats
         h = a
 
 
-@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu"])
-def test_a_unit_negative_on_every_example_counts_as_dead(activation):
+@pytest.mark.parametrize(("activation", "dead"), [("relu", True), ("leaky_relu", False), ("elu", True)])
+def test_a_unit_far_below_zero_on_every_example_is_dead_only_where_the_slope_vanishes(activation, dead):
     m, x, _ = _model_and_batch(activation)
     with torch.no_grad():
         m.linears[1].bias[:8] = -1e3  # eight units of layer 2 never get a positive input
     with probes.capture(m) as (inputs, outputs):
         m(x)
     stats = probes.activation_stats(m, inputs, outputs)
-    assert stats["dead_fraction"][1].item() >= 8 / 32
-    assert stats["inactive_fraction"][1].item() >= 8 / 32
+    assert stats["negative_fraction"][1].item() >= 8 / 32
+    assert (stats["dead_fraction"][1].item() >= 8 / 32) == dead  # LeakyReLU keeps its slope α = 0.01 there
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "softplus"])
+def test_the_dead_threshold_bounds_the_left_tail_where_the_slope_is_under_one_percent(activation):
+    act = make_activation(activation)
+    limit = 0.01 * max_derivative(activation)
+    t = probes.dead_threshold(activation)
+    if t == float("-inf"):
+        z = torch.linspace(-60, 0, 10_001, dtype=torch.float64)
+        assert (probes.derivative(act, z).abs() >= limit).all()
+        return
+    below = torch.linspace(t - 30, t - 1e-6, 10_001, dtype=torch.float64)
+    assert (probes.derivative(act, below).abs() < limit).all()
+    assert probes.derivative(act, torch.tensor([t + 1e-3], dtype=torch.float64)).abs().item() >= limit * 0.999
+    closed = {"elu": math.log(0.01), "selu": math.log(0.01), "softplus": math.log(0.01 / 0.99)}
+    if activation in closed:  # f'(z) = e^z (ELU, over its peak 1; SELU: λα e^z over λα) and σ(z) for softplus
+        assert t == pytest.approx(closed[activation], abs=1e-3)
+
+
+def test_revived_counts_units_negative_before_and_not_now():
+    before = torch.tensor([[True, True, False, False], [True, False, False, False]])
+    after = torch.tensor([[False, True, True, False], [True, False, False, False]])
+    assert probes.revived(before, after).tolist() == [0.25, 0.0]
+
+
+def test_the_engine_records_negative_and_revived_shares_and_no_mask():
+    from core.data import load
+    from core.engine import TrainConfig, train
+
+    recs = list(train(TrainConfig(activation="relu", init="he_normal", depth=3, width=16, steps=4, probe_every=1,
+                                  eval_every=4), load("digits", 0)))
+    metrics = {r.metric for r in recs}
+    assert {"dead_fraction", "negative_fraction", "revived_fraction"} <= metrics
+    assert probes.NEGATIVE_UNITS not in metrics
+    assert sorted({r.step for r in recs if r.metric == "revived_fraction"}) == [2, 3, 4]  # from the second probe on
 
 
 def test_the_engine_probes_a_fixed_set_of_validation_examples():

@@ -28,6 +28,7 @@ METRIC_NAMES = {
     "loss": N_("training loss"), "val_loss": N_("validation loss"), "accuracy": N_("training accuracy"),
     "val_accuracy": N_("validation accuracy"), "grad_norm": N_("gradient norm"), "update_ratio": N_("update ÷ weight"),
     "saturated_fraction": N_("saturated"), "dead_fraction": N_("dead"), "inactive_fraction": N_("inactive"),
+    "negative_fraction": N_("negative on every example"), "revived_fraction": N_("revived"),
     "act_mean": N_("mean activation"), "act_std": N_("activation std"), "lr": N_("learning rate"),
     "running_mean_err": N_("running mean error"), "running_var_err": N_("running variance error"),
     "step length": N_("step length"),  # the optimizers page's distance moved per step
