@@ -15,7 +15,7 @@ from scipy.stats import t as student_t
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
 from ..backbones import fetch as fetch_backbone
 from ..cache import BoundedCache
-from ..claims import Claim, Verdict
+from ..claims import Claim, Control, Verdict
 from ..compare import interleave
 from ..config import ConfigError, Validated, param, project, same_as
 from ..data import Dataset, load_or_fallback, load_recorded, present
@@ -322,7 +322,7 @@ def model_a_learns(above: float = 0.9):
 
 
 CLAIMS = (
-    Claim("model-a-learns", "book-a-to-b", model_a_learns()),
+    Claim("model-a-learns", "book-a-to-b", model_a_learns(), controls=(Control({"pretrain_steps": 10}),)),
     Claim("frozen-worse-than-scratch", "book-a-to-b", paired_claim("frozen", "mean"), usually=True),
     Claim("finetune-no-clear-gain", "book-a-to-b", paired_claim("finetune", "low")),
 )
