@@ -398,9 +398,13 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
                 return
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            clipping = probing and (cfg.clip_value > 0 or cfg.clip_norm > 0)
+            raw = probes.gradients(params) if clipping else None
             if not clip_and_check(params, cfg):
                 yield from end(step, NON_FINITE)
                 return
+            if raw is not None and math.isfinite(turned := probes.cosine(raw, params)):
+                out.put([Record(run, step, "clip_cosine", None, turned)])
             if probing:
                 norms, before = probes.grad_norms(model), probes.weights(model)
                 stats = beside.submit(lambda shadow: probe_activations(shadow, x_probe))

@@ -64,6 +64,20 @@ def grad_norms(model: MLP) -> torch.Tensor:
                         for g, lin in zip(grads, model.linears, strict=True)])
 
 
+def gradients(params: list[torch.nn.Parameter]) -> list[torch.Tensor]:
+    """A copy of every parameter's gradient, to compare the clipped gradient with."""
+    return [p.grad.detach().clone() for p in params if p.grad is not None]
+
+
+def cosine(raw: list[torch.Tensor], params: list[torch.nn.Parameter]) -> float:
+    """The cosine between the raw gradient (all parameters as one vector) and the parameters' gradient now
+    (`clip_cosine`: 1 when clipping only rescaled it, below 1 when it turned it); NaN for a zero gradient."""
+    now = [p.grad.detach() for p in params if p.grad is not None]
+    dot = torch.stack([(a * b).sum() for a, b in zip(raw, now, strict=True)]).sum()
+    norms = torch.stack(torch._foreach_norm(raw)).norm() * torch.stack(torch._foreach_norm(now)).norm()
+    return (dot / norms).item() if norms.item() > 0 else float("nan")
+
+
 def weights(model: MLP) -> list[torch.Tensor]:
     """A copy of each Linear layer's weights, to measure the next update against."""
     return [lin.weight.detach().clone() for lin in model.linears]

@@ -24,12 +24,22 @@ CHARTS = [
     ChartSpec(charts.profile, ("grad_norm",)),
     ChartSpec(charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),
     ChartSpec(charts.fractions, ("saturated_fraction", "dead_fraction", "inactive_fraction")),
+    ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (Glorot & Bengio's Figure 2)"),
+                                          _("mean activation"), zero=True), ("act_mean",)),
 ]
+CLIP = ChartSpec.curve(lambda df: charts.curves(df, ("clip_cosine",), _("Clipped gradient against the raw one (cosine; "
+                                                                        "1: same direction)"), _("cosine")),
+                       ("clip_cosine",))
+
+
+def charts_for(cfg) -> list[ChartSpec]:
+    """The clipping chart only where the run clips."""
+    return CHARTS + [CLIP] if cfg.clip_value > 0 or cfg.clip_norm > 0 else CHARTS
 
 st.title(_("Vanishing & exploding gradients"))
 lesson.lead(EXP.name)  # the first paragraph; the rest folds away, so the controls and Train are on the first screen
 lesson.folded(EXP.name, "inits", _("Glorot, He and LeCun initialisation; gradient clipping"))
 
 cfg = controls.config_controls(EXP)
-run_section(EXP, cfg, lambda _cfg: CHARTS, help=_("Train the network with these settings."))
+run_section(EXP, cfg, charts_for, help=_("Train the network with these settings."))
 lesson.folded(EXP.name, "charts", _("What the charts show"))

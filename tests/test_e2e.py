@@ -42,8 +42,8 @@ def test_deep_link_sets_controls_and_train_draws_charts(page, server):
     page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Finished 60 steps").wait_for(timeout=60_000)
-    page.locator("[data-testid='stVegaLiteChart']").nth(5).wait_for(timeout=20_000)
-    assert page.locator("[data-testid='stVegaLiteChart']").count() == 6
+    page.locator("[data-testid='stVegaLiteChart']").nth(6).wait_for(timeout=20_000)
+    assert page.locator("[data-testid='stVegaLiteChart']").count() == 7
     page.wait_for_function("() => document.querySelectorAll('.mark-rect path').length > 10", timeout=20_000)
     assert _marks_with_data(page) > 10
     assert page.locator("[data-testid='stException']").count() == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..claims import Claim, Control, Verdict, between, diverged, last, values
+from ..claims import Claim, Control, Verdict, between, diverged, last, probe_steps, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames
@@ -31,6 +31,12 @@ PRESETS: dict[str, dict] = {
     "relu-he-lr1": {"activation": "relu", "init": "he_normal", "lr": 1.0},
     # the same run with the global gradient norm clipped to 1: clipping rescues it
     "relu-he-lr1-clipped": {"activation": "relu", "init": "he_normal", "lr": 1.0, "clip_norm": 1.0},
+    # the same run with every gradient component clipped to ±0.01 instead: it trains too, on a turned gradient
+    "relu-he-lr1-value-clipped": {"activation": "relu", "init": "he_normal", "lr": 1.0, "clip_value": 0.01},
+    # Glorot & Bengio (2010), Figure 2 in small: sigmoid, their "standard" init, 4 hidden layers, batches of 10.
+    # The top hidden layer's outputs are driven to 0 within the first hundred steps and climb back only slowly.
+    "glorot-fig2": {"activation": "sigmoid", "init": "standard", "depth": 4, "batch_size": 10, "lr": 2.0,
+                    "steps": 3000, "probe_every": 50, "eval_every": 250},
     # He et al. (2015), Figure 3 in small: a 30-layer ReLU net with Glorot's init stalls, with He's it trains
     "he2015-glorot": {"activation": "relu", "init": "xavier_uniform", "depth": 30, "lr": 0.02, "steps": 1000},
     "he2015-he": {"activation": "relu", "init": "he_normal", "depth": 30, "lr": 0.02, "steps": 1000},
@@ -113,6 +119,44 @@ def diverges() -> Callable:
     return check
 
 
+def turns(below: float = 0.9) -> Callable:
+    """Claim: at some probe the clipped gradient's cosine with the raw gradient is under `below` (clipping
+    turned it, not only shortened it)."""
+    def check(records):
+        if not (found := values(records, "clip_cosine")):
+            return None
+        step = min(found, key=found.get)
+        said = _("The clipped gradient's cosine with the raw one: {low:.3f} at its lowest (step {step}), {high:.3f} "
+                 "at its highest.").format(low=found[step], step=step, high=max(found.values()))
+        return Verdict(found[step] < below, said)
+    return check
+
+
+def top_mean_dips(low: float = 0.02, by: int = 500, back: float = 0.1, slower: float = 3.0) -> Callable:
+    """Claim (Glorot & Bengio's Figure 2): the top hidden layer's mean activation falls below `low` by step `by`,
+    then climbs back above `back`, and the climb from its lowest point takes more than `slower` times the steps
+    the fall took."""
+    def check(records):
+        steps = probe_steps(records, "act_mean")
+        if len(steps) < 3:
+            return None
+        top = max(values(records, "act_mean", step=steps[0]))
+        mean = {s: values(records, "act_mean", step=s)[top] for s in steps}
+        fell = next((s for s in steps if mean[s] < low), None)
+        lowest = min(steps, key=mean.get)
+        rose = next((s for s in steps if s > lowest and mean[s] > back), None)
+        holds = fell is not None and fell <= by and rose is not None and rose - lowest > slower * fell
+        down = (_("under {low:g} from step {step:,}").format(low=low, step=fell) if fell is not None
+                else _("never under {low:g}").format(low=low))
+        up = (_("back above {back:g} at step {step:,}").format(back=back, step=rose) if rose is not None
+              else _("never back above {back:g}").format(back=back))
+        return Verdict(holds, _("Hidden layer {top}'s mean activation: {first:.2f} at step 1, {down}, lowest "
+                                "({least:.3f}) at step {lowest:,}, {up}; {end:.2f} at the end.")
+                              .format(top=top, first=mean[steps[0]], down=down, least=mean[lowest], lowest=lowest,
+                                      up=up, end=mean[steps[-1]]))
+    return check
+
+
 def signal_fades(low: float | None = None, high: float | None = None) -> Callable:
     """Claim: at step 1 the last hidden layer's activation std, as a multiple of the first's, is
     below `high` (the forward signal fades) or above `low` (it stays level)."""
@@ -149,6 +193,13 @@ CLAIMS = (
     Claim("relu-he-trains", "relu-he", accuracy(low=0.9), controls=(Control({"lr": 0.001}),)),
     Claim("fast-relu-diverges", "relu-he-lr1", diverges(), controls=(Control({"lr": 0.1}),)),
     Claim("clipping-rescues", "relu-he-lr1-clipped", accuracy(low=0.8), controls=(Control({"clip_norm": 0.0}),)),
+    Claim("value-clipping-rescues-too", "relu-he-lr1-value-clipped", accuracy(low=0.8),
+          controls=(Control({"clip_value": 0.0}),)),
+    # the control clips the norm instead: a rescaled gradient keeps its direction (cosine 1), by definition
+    Claim("value-clipping-turns-the-gradient", "relu-he-lr1-value-clipped", turns(),
+          controls=(Control({"clip_value": 0.0, "clip_norm": 1.0}),)),
+    # at a twentieth of the rate the top layer drifts down for thousands of steps instead of plunging
+    Claim("glorot-fig2-top-layer-dips", "glorot-fig2", top_mean_dips(), controls=(Control({"lr": 0.1}),)),
     Claim("he2015-glorot-fades", "he2015-glorot", signal_fades(high=1e-3), controls=(Control(preset="he2015-he"),)),
     Claim("he2015-glorot-stalls", "he2015-glorot", accuracy(high=0.25), controls=(Control(preset="he2015-he"),)),
     Claim("he2015-he-level", "he2015-he", signal_fades(low=0.1), controls=(Control(preset="he2015-glorot"),)),
@@ -160,7 +211,7 @@ EXPERIMENT = Experiment(
     summary=N_("One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
-             "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction"),
+             "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction", "clip_cosine", "act_mean"),
     smoke={"steps": 15, "depth": 3}, claims=CLAIMS)
 
 LESSON = Lesson(
