@@ -16,7 +16,9 @@ COLUMNS = ("run", "step", "metric", "layer", "value")
 METRICS = (
     "loss", "accuracy", "val_loss", "val_accuracy", "grad_norm", "update_ratio",
     "preact_p15", "preact_p50", "preact_p85", "act_mean", "act_std",
-    "saturated_fraction", "dead_fraction", "inactive_fraction", "diverged", "diverged_reason",
+    "saturated_fraction", "dead_fraction", "negative_fraction", "revived_fraction", "inactive_fraction",
+    "clip_cosine",  # runs that clip, at probe steps
+    "diverged", "diverged_reason",
     "running_mean_err", "running_var_err",  # batch-norm layers only
     "lr", "x", "y",  # learning-rate schedules; trajectories on 2-D surfaces
 )

@@ -24,7 +24,7 @@ def test_records_follow_the_schema(digits):
     assert {r.metric for r in recs} <= set(METRICS)
     # other lessons' metrics, and the unit-state metrics of ReLU-like activations (TINY is sigmoid)
     not_here = {"diverged", "diverged_reason", "running_mean_err", "running_var_err", "lr", "x", "y", "dead_fraction",
-                "inactive_fraction"}
+                "negative_fraction", "revived_fraction", "inactive_fraction", "clip_cosine"}
     assert {r.metric for r in recs} == set(METRICS) - not_here
     for r in recs:
         assert r.run == "tiny" and 1 <= r.step <= TINY.steps and math.isfinite(r.value)
