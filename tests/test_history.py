@@ -121,9 +121,9 @@ def test_history_and_overlay_on_a_page():
     from ui.safe import plain
 
     side_by_side = [c.value for c in at.caption if c.value in map(plain, labels)]
-    # gradient heat map, profile, percentile bands, fractions: a panel per run
-    assert side_by_side == [plain(label) for label in labels] * 4
-    assert len(specs) == 2 + 4 * 2
+    # gradient heat map, profile, percentile bands, fractions, mean activation: a panel per run
+    assert side_by_side == [plain(label) for label in labels] * 5
+    assert len(specs) == 2 + 5 * 2
 
 
 def test_the_runs_page_lists_overlays_downloads_and_links_runs_from_three_lessons():
