@@ -27,8 +27,8 @@ CHARTS = [
     ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (Glorot & Bengio's Figure 2)"),
                                           _("mean activation"), zero=True), ("act_mean",)),
 ]
-CLIP = ChartSpec.curve(lambda df: charts.curves(df, ("clip_cosine",), _("Clipped gradient against the raw one (cosine; "
-                                                                        "1: same direction)"), _("cosine")),
+CLIP = ChartSpec.curve(lambda df: charts.curves(df, ("clip_cosine",), _("Direction kept by clipping"),
+                                                _("cosine with the raw gradient")),
                        ("clip_cosine",))
 
 

@@ -1,6 +1,7 @@
 """Streamlit AppTest: every registered lesson's page renders, and every experiment's Train completes."""
 
 import csv
+import json
 import math
 
 import pytest
@@ -341,3 +342,15 @@ def test_no_flat_or_empty_chart_on_the_network_tab():
     at.button(key="optimizers-net.train").click().run()
     titles = _chart_titles(at)
     assert "Validation accuracy" in titles and "Fair mode" not in titles and '"Learning rate"' not in titles
+
+
+@pytest.mark.parametrize(("query", "shown"), [({"clip_value": "0.01"}, True), ({}, False)])
+def test_the_vanishing_page_draws_the_clipping_direction_only_for_a_run_that_clips(query, shown):
+    at = _open(experiments()["vanishing"], {"steps": "20", "depth": "3", "probe_every": "5", **query})
+    at.button(key="vanishing.train").click().run()
+    assert not at.exception
+    result = at.session_state["vanishing"]
+    cosines = [r.value for r in result.records if r.metric == "clip_cosine"]
+    assert bool(cosines) == shown and all(-1 <= c <= 1 + 1e-6 for c in cosines)
+    titles = [json.dumps(json.loads(c.proto.spec).get("title", "")) for c in at.get("vega_lite_chart")]
+    assert any("Direction kept by clipping" in t for t in titles) == shown
