@@ -7,6 +7,7 @@ step's numbers to Python in one transfer.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import torch
@@ -112,12 +113,18 @@ def saturation_threshold(activation: str, params: tuple = ()) -> float:
     def slope(z: float) -> float:
         return float(derivative(act, torch.tensor([z], dtype=torch.float64)).abs())
 
-    lo, hi = 0.0, 1.0
+    hi = 1.0
     while slope(hi) >= limit:
         hi *= 2
+    return _boundary(lambda z: slope(z) >= limit, 0.0, hi)
+
+
+def _boundary(below: Callable[[float], bool], lo: float, hi: float) -> float:
+    """Bisection: the point between `lo` (where `below` holds) and `hi` (where it does not) at which it stops
+    holding, to float precision; returns the side where it does not hold."""
     for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if slope(mid) >= limit else (lo, mid)
+        lo, hi = (mid, hi) if below(mid) else (lo, mid)
     return hi
 
 
@@ -138,11 +145,7 @@ def dead_threshold(activation: str, params: tuple = ()) -> float:
     def slope_low(z: float) -> bool:
         return bool(derivative(act, torch.tensor([z], dtype=torch.float64)).abs() < limit)
 
-    lo, hi = float(grid[first_live - 1]), float(grid[first_live])
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if slope_low(mid) else (lo, mid)
-    return hi
+    return _boundary(slope_low, float(grid[first_live - 1]), float(grid[first_live]))
 
 
 def percentile_rows(batch: int, width: int) -> int:
