@@ -21,10 +21,10 @@ import torch
 from . import download
 from .cache import BoundedCache
 from .i18n import _
+from .recipe import read_digits, read_torchvision, split
 from .records import Record
 
 DATASETS = ("digits", "fashion_mnist", "mnist")
-VAL_FRACTION = 0.2
 log = logging.getLogger(__name__)
 
 
@@ -55,13 +55,6 @@ class Dataset:
 def cache_dir() -> Path:
     """Where torchvision downloads go: $DNLAB_DATA, else ~/.cache/deepnet-lab/data."""
     return Path(os.environ.get("DNLAB_DATA", Path.home() / ".cache" / "deepnet-lab" / "data"))
-
-
-def _digits() -> tuple[torch.Tensor, torch.Tensor]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    return torch.tensor(bunch.data, dtype=torch.float32), torch.tensor(bunch.target, dtype=torch.int64)
 
 
 _offline = contextvars.ContextVar("offline", default=False)
@@ -129,29 +122,16 @@ def _short_reason(exc: Exception) -> str:
 
 
 def _torchvision(name: str, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    from torchvision import datasets
 
     if not present(name, root):
         if _offline.get():
             raise DatasetUnavailable(_('{name} is not downloaded yet').format(name=name))
         fetch(name, root)
-    cls = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}[name]
     try:
-        ds = cls(root=str(root), train=True, download=False)
+        return read_torchvision(name, root, download=False)
     except (OSError, RuntimeError) as exc:  # present, yet unreadable: say so, do not blame the network
         raise DatasetUnavailable(_("{name}'s files in {root} could not be read ({error})")
                                  .format(name=name, root=root, error=type(exc).__name__)) from exc
-    return ds.data.reshape(len(ds.data), -1).float(), ds.targets.long()
-
-
-def split(x: torch.Tensor, y: torch.Tensor, seed: int, val_fraction: float = VAL_FRACTION):
-    """Shuffle with the seed, split off validation, standardise with the training statistics."""
-    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-    n_val = int(round(len(x) * val_fraction))
-    val, train = perm[:n_val], perm[n_val:]
-    mean = x[train].mean(0)
-    std = x[train].std(0).clamp_min(1e-3)  # constant pixels (digit borders) stay at zero
-    return (x[train] - mean) / std, y[train], (x[val] - mean) / std, y[val]
 
 
 # Splits in memory, shared by every session: at most 8, and at most 600 MB (MNIST is ~190 MB a split).
@@ -168,7 +148,7 @@ def load(name: str = "digits", seed: int = 0, root: str | None = None) -> Datase
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)} (got {name!r})")
 
     def make() -> Dataset:
-        x, y = _digits() if name == "digits" else _torchvision(name, Path(root) if root else cache_dir())
+        x, y = read_digits() if name == "digits" else _torchvision(name, Path(root) if root else cache_dir())
         x_tr, y_tr, x_va, y_va = split(x, y, seed)
         return Dataset(name, x_tr, y_tr, x_va, y_va, int(y.max()) + 1)
 

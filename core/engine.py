@@ -19,9 +19,24 @@ from .config import ConfigError, Validated, param, project
 from .data import DATASETS, Dataset
 from .device import DEVICES, available_cpus, release_memory, resolve, tune_allocator, use_configured_threads
 from .i18n import N_, _
-from .nets import ACTIVATION_PARAMS, ACTIVATIONS, BATCH_NORM, INITS, MLP
-from .optim import OPTIMIZERS, SCHEDULES, make_optimizer, make_schedule, step_schedule
-from .records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
+from .optim import OPTIMIZERS, make_optimizer
+from .recipe import (
+    ACTIVATION_PARAMS,
+    ACTIVATIONS,
+    BATCH_NORM,
+    BLOWN_UP,
+    INITS,
+    MLP,
+    NON_FINITE,
+    SCHEDULES,
+    BlowUp,
+    batches,
+    clip_and_check,
+    make_schedule,
+    step_schedule,
+)
+from .recipe import evaluate as evaluate_split
+from .records import Record, divergence
 
 # Module construction draws from torch's global RNG; sessions are threads of one process, so
 # seeding and building happen under one lock to keep "same seed, same records" under load.
@@ -146,39 +161,10 @@ def build_model(cfg: TrainConfig, data: Dataset) -> MLP:
                    bn_momentum=cfg.bn_momentum, **activation_params(cfg))
 
 
-@torch.no_grad()
 def evaluate(model: MLP, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """Loss and accuracy in eval mode on a whole split."""
-    was_training = model.training
-    model.eval()
-    logits = model(x)
-    out = {"loss": F.cross_entropy(logits, y).item(), "accuracy": (logits.argmax(1) == y).float().mean().item()}
-    model.train(was_training)
-    return out
-
-
-def clip_and_check(params: list[torch.nn.Parameter], cfg: TrainConfig) -> bool:
-    """Clip gradients as the config asks; return whether they are finite.
-
-    Clipping by norm measures the global norm anyway. Otherwise the first and last parameters'
-    gradients stand in for all: a non-finite value anywhere in backprop reaches them, and one that
-    slips past (masked by a saturated unit) poisons the weights, so the next loss is non-finite.
-    """
-    if cfg.clip_value > 0:
-        torch.nn.utils.clip_grad_value_(params, cfg.clip_value)
-    if cfg.clip_norm > 0:
-        return math.isfinite(torch.nn.utils.clip_grad_norm_(params, cfg.clip_norm).item())
-    ends = [p.grad for p in (params[0], params[-1]) if p.grad is not None]
-    return all(math.isfinite(g.sum().item()) for g in ends)
-
-
-def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
-    """Endless shuffled mini-batch indices, reshuffled every epoch from the generator."""
-    batch_size = min(batch_size, n)
-    while True:
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n - batch_size + 1, batch_size):
-            yield order[start:start + batch_size]
+    """Loss and accuracy in eval mode on a whole split (core.recipe.evaluate), by name."""
+    loss, accuracy = evaluate_split(model, x, y)
+    return {"loss": loss, "accuracy": accuracy}
 
 
 @torch.no_grad()
@@ -199,7 +185,7 @@ def probe_records(run: str, step: int, values: dict[str, list[float]]) -> list[R
 
 
 # Modules that draw from torch's global generator in training mode. A run measured beside trains a few steps
-# ahead of the records it has yielded; where a lesson interleaves runs (core.compare.interleave), a run that
+# ahead of the records it has yielded; where a lesson interleaves runs (core.recipe.interleave), a run that
 # draws would then take its draws at other moments relative to the other runs' (and to their seeding when a
 # network is built), so such a run measures in place, and its draws stay where an exported script has them.
 STOCHASTIC = (torch.nn.RReLU, torch.nn.Dropout, torch.nn.Dropout1d, torch.nn.Dropout2d, torch.nn.Dropout3d,
@@ -400,7 +386,7 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
             loss.backward()
             clipping = probing and (cfg.clip_value > 0 or cfg.clip_norm > 0)
             raw = probes.gradients(params) if clipping else None
-            if not clip_and_check(params, cfg):
+            if not clip_and_check(params, cfg.clip_value, cfg.clip_norm):
                 yield from end(step, NON_FINITE)
                 return
             if raw is not None and math.isfinite(turned := probes.cosine(raw, params)):

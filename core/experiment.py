@@ -82,6 +82,10 @@ class Experiment:
     # fetch(cfg, progress): download what a run needs, with deadlines (raise Unavailable); default:
     # the config's `dataset`. The page calls it before taking a training slot, then trains offline.
     fetch: Callable[[Any, Any], None] | None = None
+    # export(cfg) -> core.export.Plan: what a standalone script of the run trains (raise NotExportable for a
+    # setting that has none); None where the experiment has no script, for the reason `export_why_not` gives
+    export: Callable[[Any], Any] | None = None
+    export_why_not: str = "it has no MLP to export"
 
     def configure(self, preset: str | None = None, **changes):
         """The default config, with a preset's values and then `changes` applied (validated)."""

@@ -10,6 +10,7 @@ from typing import IO, NamedTuple
 import pandas as pd
 
 from .i18n import N_, _
+from .recipe import BLOWN_UP, BLOWUP, BLOWUP_STEPS, NON_FINITE  # the divergence rules
 
 COLUMNS = ("run", "step", "metric", "layer", "value")
 
@@ -24,12 +25,6 @@ METRICS = (
 )
 
 
-# A run diverges when its loss or a gradient is non-finite, or when its loss stays above BLOWUP times
-# a reference (chance level, ln C, for a classifier; the start's loss for a 2-D surface) for
-# BLOWUP_STEPS steps in a row: sigmoid at lr 100 sits at 1,000× chance with every number finite.
-BLOWUP = 100.0
-BLOWUP_STEPS = 20
-NON_FINITE, BLOWN_UP = 1.0, 2.0  # the value of a `diverged_reason` record
 REASONS = {NON_FINITE: N_("non-finite loss or gradient"),
            BLOWN_UP: N_("the loss stayed above {factor:g}× its starting level (chance, for a classifier) for {steps} "
                         "steps in a row")}
@@ -38,18 +33,6 @@ REASONS = {NON_FINITE: N_("non-finite loss or gradient"),
 def reason_text(code: float) -> str:
     """A `diverged_reason` code in words, in the current language."""
     return _(REASONS.get(code, N_("diverged"))).format(factor=BLOWUP, steps=BLOWUP_STEPS)
-
-
-class BlowUp:
-    """Counts the steps in a row a loss has stayed above BLOWUP × `reference`; true once it is a blow-up."""
-
-    def __init__(self, reference: float):
-        self.limit = BLOWUP * max(reference, 1e-6)
-        self.over = 0
-
-    def __call__(self, loss: float) -> bool:
-        self.over = self.over + 1 if loss > self.limit else 0
-        return self.over >= BLOWUP_STEPS
 
 
 class Record(NamedTuple):

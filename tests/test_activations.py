@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from core import gallery
-from core.compare import interleave
 from core.config import ConfigError
 from core.experiments import activations as A
+from core.recipe import interleave
 from core.records import Record
 
 

@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from core import data
+from core import data, recipe
 
 
 def test_digits_are_standardised_and_split_by_seed():
     d = data.load("digits", 0)
     assert d.n_features == 64 and d.n_classes == 10
     assert len(d.x_train) + len(d.x_val) == 1797
-    assert len(d.x_val) == round(1797 * data.VAL_FRACTION)
+    assert len(d.x_val) == round(1797 * recipe.VAL_FRACTION)
     active = d.x_train.std(0) > 0
     assert torch.allclose(d.x_train.mean(0), torch.zeros(64), atol=1e-5)
     assert torch.allclose(d.x_train.std(0)[active], torch.ones(int(active.sum())), atol=1e-4)
-    again, other = data.load("digits", 0), data.split(*data._digits(), seed=1)
+    again, other = data.load("digits", 0), data.split(*recipe.read_digits(), seed=1)
     assert torch.equal(d.y_val, again.y_val) and not torch.equal(d.y_val, other[3])
 
 

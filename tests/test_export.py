@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import csv
+import inspect
 import os
 import runpy
 import subprocess
@@ -10,12 +12,21 @@ import sys
 
 import pytest
 
-from core import export
+from core import export, recipe
 from core.__main__ import main
 from core.experiments import experiments
+from core.optim import OPTIMIZERS
+from core.recipe import ACTIVATIONS, INITS, SCHEDULES
 
+EXPORTABLE = [name for name, e in experiments().items() if export.exportable(e)]
 CASES = [(name, ["--preset", preset] if preset else [])
-         for name in export.PLANS for preset in (None, *experiments()[name].presets)]
+         for name in EXPORTABLE for preset in (None, *experiments()[name].presets)]
+# The whole registry at least once: every schedule, initialisation, activation, optimizer and BN placement.
+CASES += [("vanishing", ["--schedule", s, "--depth", "3"]) for s in SCHEDULES if s != "constant"]
+CASES += [("vanishing", ["--init", i, "--activation", "relu", "--depth", "3"]) for i in INITS]
+CASES += [("activations", ["--activations", ",".join(ACTIVATIONS), "--depth", "3"]),
+          ("optimizers-net", ["--optimizers", ",".join(OPTIMIZERS), "--depth", "3"]),
+          ("batchnorm", ["--variants", "no_bn,bn_before,bn_after", "--batch-sizes", "32"])]
 # RReLU draws its slopes from torch's global generator while it trains: the script must build and step
 # the networks in the lab's order for those draws to match (lazily per network, or all first for BN).
 CASES += [("activations", ["--activations", "rrelu,relu,selu"]),
@@ -83,11 +94,12 @@ def test_a_diverging_run_is_cut_where_the_lab_cuts_it(tmp_path, monkeypatch):
     assert {k: v for k, v in script.items() if k[2].startswith("diverged")} == ends
 
 
-@pytest.mark.parametrize("name", sorted(export.NOT_YET))
+@pytest.mark.parametrize("name", sorted(set(experiments()) - set(EXPORTABLE)))
 def test_what_cannot_be_exported_says_so(name, tmp_path, capsys):
     assert main(["export", name, "--out", str(tmp_path / "run.py")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {name} cannot be exported") and err[-1] == "\n" and err.count("\n") == 1
+    assert err.startswith(f"error: {name} cannot be exported as a script: {experiments()[name].export_why_not}")
+    assert err[-1] == "\n" and err.count("\n") == 1
     assert not (tmp_path / "run.py").exists()
 
 
@@ -101,3 +113,22 @@ def test_export_writes_atomically_and_checks_the_path(tmp_path, capsys):
     assert main(["export", "vanishing", "--out", str(target)]) == 0
     compile(target.read_text(), str(target), "exec")
     assert [p.name for p in tmp_path.iterdir()] == ["run.py"]
+
+
+def test_the_recipe_needs_only_torch_and_the_standard_library():
+    """core/recipe.py imports nothing of the project (and its data libraries only where it reads data)."""
+    tree = ast.parse(inspect.getsource(recipe))
+    top = {alias.name.split(".")[0] for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    top |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
+    assert top <= {"__future__", "argparse", "contextlib", "csv", "functools", "math", "os", "sys", "time", "torch"}
+    assert not [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level]
+
+
+def test_the_script_trains_with_the_recipe_itself(tmp_path):
+    """No training code in strings: the script holds the recipe's source verbatim, then constants and a short main."""
+    assert main(["export", "vanishing", "--out", str(tmp_path / "run.py")]) == 0
+    text = (tmp_path / "run.py").read_text()
+    source = inspect.getsource(recipe)
+    assert source[source.index('"""', 3) + 3:].strip() in text
+    tail = text[text.index("# -- This run"):]
+    assert "def main():" in tail and tail.count("def ") == 1 and len(tail.splitlines()) < 40

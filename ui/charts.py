@@ -16,7 +16,10 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
+from core.experiments import batchnorm, transfer
 from core.i18n import N_, _
+from core.nets import ACTIVATIONS, INITS
+from core.optim import OPTIMIZERS
 from ui import vega
 from ui.vega import table
 
@@ -51,16 +54,16 @@ def _theme() -> alt.theme.ThemeConfig:
 # marks divergence and the known minima. Families never share a chart, so each starts at the first.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#e7ba52", "#393b79", "#006d5b", "#7f7f7f")  # grey last: no optimizer path is grey on the grey map
+# A run's entity families and their members in legend order, from the registries themselves: a new activation,
+# optimizer, initialisation or variant gets a colour of its own with no edit here.
 FAMILIES = {
-    "optimizer": ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adamax"),
-    "activation": ("sigmoid", "tanh", "relu", "leaky_relu", "rrelu", "elu", "selu", "gelu", "silu", "mish",
-                   "softplus"),
-    "variant": ("scratch", "frozen", "unfreeze", "finetune", "model_a", "no_bn", "bn_before", "bn_after"),
-    "init": ("standard", "normal", "normal_small", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
-             "lecun_normal", "orthogonal", "zeros"),
-    "mode": ("scratch", "frozen", "finetune"),
+    "optimizer": tuple(OPTIMIZERS),
+    "activation": tuple(ACTIVATIONS),
+    "variant": (*transfer.VARIANTS, transfer.MODEL_A, *batchnorm.VARIANTS),
+    "init": tuple(INITS),
+    "mode": transfer.VARIANTS,  # the CNN's frozen and finetune keep the colours transfer's variants have
 }
-_BN = ("no_bn", "bn_before", "bn_after")  # BN placements: a family of their own within `variant`
+_BN = tuple(batchnorm.VARIANTS)  # BN placements: a family of their own within `variant`
 ENTITY_FIELDS = tuple(FAMILIES)  # a run's entity: the first of its fields (RunNames.annotate's columns) that varies
 
 

@@ -205,7 +205,7 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                          help=_("Every record of this run: run, step, metric, layer, value — the same CSV as "
                                 "`python -m core run {experiment}` with these settings.").format(
                              experiment=experiment.name))
-    if exportable(experiment.name) and (code := _script_or_none(experiment, result.config)) is not None:
+    if exportable(experiment) and (code := _script_or_none(experiment, result.config)) is not None:
         right.download_button(
             _("Export as PyTorch script"), code, file_name=f"{experiment.name}_run.py",
             mime="text/x-python", key=f"{experiment.name}.export",

@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..claims import Claim, Control, Verdict, between, probe_steps, values
-from ..compare import interleave
 from ..config import ConfigError, param, project, same_as
 from ..data import load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, single
+from ..export import Plan
 from ..i18n import N_, _
 from ..nets import ACTIVATIONS
+from ..recipe import interleave
 from ..records import Record
 
 NAME = "activations"
@@ -229,6 +230,10 @@ def run(cfg: Config) -> Iterator[Record]:
 
 
 
+def export_plan(cfg: Config) -> Plan:
+    return Plan({RUNS.build(activation=a): variant(cfg, a) for a in cfg.activations})
+
+
 EXPERIMENT = Experiment(
     name=NAME, title=N_("Activation functions, side by side"),
     summary=N_("The same MLP trained once per activation on the same data order: dead, saturated and mean units."),
@@ -238,7 +243,7 @@ EXPERIMENT = Experiment(
              "act_std", "saturated_fraction", "wall_seconds"),
     work=lambda cfg: cfg.steps * len(cfg.activations),
     smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",),
-    claims=CLAIMS)
+    claims=CLAIMS, export=export_plan)
 
 LESSON = Lesson(
     NAME, N_("Activation functions"),

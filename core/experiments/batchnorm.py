@@ -10,12 +10,13 @@ import pandas as pd
 import torch
 
 from ..claims import Claim, Control, Verdict, between, diverged, last, values
-from ..compare import interleave
 from ..config import param, project, same_as
 from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, build_model, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..export import Plan
 from ..i18n import N_, _
+from ..recipe import interleave
 from ..records import Record
 
 NAME = "batchnorm"
@@ -276,13 +277,18 @@ CLAIMS = (
           controls=(Control({"batch_sizes": (64, 256)}),)),
 )
 
+def export_plan(cfg: Config) -> Plan:
+    return Plan(variants(cfg), build_first=True)  # run() builds every model before the first step
+
+
 EXPERIMENT = Experiment(
     name=NAME, title=N_("Batch normalization"),
     summary=N_("The same MLP without BN and with BN before or after the activation (Ioffe & Szegedy, Figure 1)."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "val_accuracy", "diverged", "preact_p15", "preact_p50", "preact_p85",
              "running_mean_err", "running_var_err", *MODE_METRICS),
-    work=lambda cfg: cfg.steps * len(variants(cfg)), smoke={"steps": 20}, claims=CLAIMS)
+    work=lambda cfg: cfg.steps * len(variants(cfg)), smoke={"steps": 20}, claims=CLAIMS,
+    export=export_plan)
 
 LESSON = Lesson(
     NAME, N_("Batch normalization"),

@@ -11,15 +11,17 @@ from dataclasses import dataclass
 import torch
 from torch.optim import lr_scheduler
 
+from .. import recipe
 from ..claims import Claim, Control, Verdict, last, values
-from ..compare import interleave
 from ..config import ConfigError, param, project, same_as
 from ..data import Dataset, load_recorded
 from ..engine import LessonConfig, TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames, single
+from ..export import Plan
 from ..i18n import N_, _
 from ..optim import OPTIMIZERS, make_optimizer, make_schedule, step_schedule
-from ..records import BLOWN_UP, NON_FINITE, BlowUp, Record, divergence
+from ..recipe import BLOWN_UP, NON_FINITE, BlowUp, interleave
+from ..records import Record, divergence
 from ..surfaces import SURFACES, distance_to_minimum, loss
 
 NAME = "optimizers"
@@ -325,11 +327,9 @@ def best_lr(records: list[Record], run: str) -> tuple[float, float]:
 
 
 def selection_split(data: Dataset) -> Dataset:
-    """Fair mode picks rates on a fifth of the training data, held out from the sweep's training, so
-    the validation split stays unseen until the final runs report on it."""
-    n = len(data.x_train) - len(data.x_train) // 5
-    return dataclasses.replace(data, x_train=data.x_train[:n], y_train=data.y_train[:n],
-                               x_val=data.x_train[n:], y_val=data.y_train[n:])
+    """Fair mode's rates are picked on a split carved from the training data (core.recipe.selection_split)."""
+    x, y, x_pick, y_pick = recipe.selection_split(data.x_train, data.y_train)
+    return dataclasses.replace(data, x_train=x, y_train=y, x_val=x_pick, y_val=y_pick)
 
 
 def run_net(cfg: NetConfig) -> Iterator[Record]:
@@ -386,9 +386,8 @@ def lr_range_test(cfg: RangeConfig, name: str, data) -> Iterator[Record]:
     """Train the MLP while torch's ExponentialLR grows the rate from lr_min to lr_max over the
     steps: loss and lr per step, until the loss diverges."""
     tc = dataclasses.replace(net_config(cfg, name, cfg.lr_min, cfg.steps, 10_000), schedule="constant")
-    gamma = (cfg.lr_max / cfg.lr_min) ** (1 / cfg.steps)
     yield from train(tc, data, RANGE_RUNS.build(optimizer=name),
-                     schedule_factory=lambda opt: lr_scheduler.ExponentialLR(opt, gamma=gamma))
+                     schedule_factory=lambda opt: recipe.range_schedule(opt, cfg.lr_min, cfg.lr_max, cfg.steps))
 
 
 def run_range(cfg: RangeConfig) -> Iterator[Record]:
@@ -403,7 +402,8 @@ SURFACE_EXPERIMENT = Experiment(
     summary=N_("torch.optim optimizers racing across a 2-D loss surface from one start point."),
     config=Config, presets=PRESETS, run=trajectories, runs=SURFACE_RUNS, metrics=("loss", "x", "y", "diverged"),
     work=lambda cfg: (cfg.steps + 1) * len(cfg.optimizers),  # each path records its start (step 0) too
-    smoke={"steps": 30}, claims=SURFACE_CLAIMS)
+    smoke={"steps": 30}, claims=SURFACE_CLAIMS,
+    export_why_not="the 2-D surfaces are not networks; export the network tab (optimizers-net) instead")
 
 def adam_behind(other: str = "momentum"):
     """Claim: at the shared rate Adam ends below `other` in validation accuracy."""
@@ -454,20 +454,31 @@ NET_CLAIMS = (
           controls=(Control({"fair": False, "lr": 0.001}),)),
 )
 
+def net_plan(cfg: NetConfig) -> Plan:
+    return Plan({NET_RUNS.build(o): net_config(cfg, o, cfg.lr, cfg.steps, cfg.eval_every) for o in cfg.optimizers},
+                chosen_lr=True, fair_grid=FAIR_GRID if cfg.fair else ())
+
+
+def range_plan(cfg: RangeConfig) -> Plan:
+    return Plan({RANGE_RUNS.build(optimizer=o): dataclasses.replace(net_config(cfg, o, cfg.lr_min, cfg.steps, 10_000),
+                                                                    schedule="constant")
+                 for o in cfg.optimizers}, lr_range=(cfg.lr_min, cfg.lr_max))
+
+
 NET_EXPERIMENT = Experiment(
     name="optimizers-net", title=N_("Optimizers on a real network"),
     summary=N_("The same MLP trained by each optimizer; fair mode sweeps learning rates and picks each one's best."),
     config=NetConfig, run=run_net, runs=NET_RUNS, presets=NET_PRESETS, claims=NET_CLAIMS,
     work=lambda cfg: cfg.steps * len(cfg.optimizers) * (1 + len(FAIR_GRID) * cfg.fair),
     metrics=("loss", "val_loss", "val_accuracy", "lr", "diverged", "chosen_lr"),
-    smoke={"optimizers": ("sgd", "adam"), "steps": 10, "depth": 2})
+    smoke={"optimizers": ("sgd", "adam"), "steps": 10, "depth": 2}, export=net_plan)
 
 RANGE_EXPERIMENT = Experiment(
     name="lr-range", title=N_("Learning-rate range test"),
     summary=N_("The loss as the learning rate grows exponentially: where it falls fastest, and where it blows up."),
     config=RangeConfig, run=run_range, runs=RANGE_RUNS, metrics=("loss", "lr"),
     work=lambda cfg: cfg.steps * len(cfg.optimizers),
-    smoke={"steps": 20})  # its network settings are the net tab's on the page
+    smoke={"steps": 20}, export=range_plan)  # its network settings are the net tab's on the page
 
 LESSON = Lesson(
     NAME, N_("Fast optimizers"),

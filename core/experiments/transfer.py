@@ -12,17 +12,19 @@ from dataclasses import dataclass
 import torch
 from scipy.stats import t as student_t
 
+from .. import recipe
 from ..backbones import BACKBONES, cifar_subset, feature_extractor
 from ..backbones import fetch as fetch_backbone
 from ..cache import BoundedCache
 from ..claims import Claim, Control, Verdict
-from ..compare import interleave
 from ..config import ConfigError, Validated, param, project, same_as
 from ..data import Dataset, load_or_fallback, load_recorded, present
 from ..engine import LessonConfig, TrainConfig, build_model, seeded, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..export import NotExportable, Plan
 from ..i18n import N_, _
 from ..nets import MLP
+from ..recipe import interleave
 from ..records import Record
 
 NAME = "transfer"
@@ -96,23 +98,10 @@ PRESETS: dict[str, dict] = {
 
 
 def split_tasks(data: Dataset, held_out: tuple[int, int]) -> tuple[Dataset, Dataset]:
-    """Task A (every other class, relabelled 0..n-3) and task B (the two held-out classes, 0/1)."""
-    def subset(x, y, keep):
-        mask = torch.isin(y, torch.tensor(keep))
-        relabel = {c: i for i, c in enumerate(keep)}
-        return x[mask], torch.tensor([relabel[int(v)] for v in y[mask]], dtype=torch.int64)
-
-    others = [c for c in range(data.n_classes) if c not in held_out]
-    a = Dataset(f"{data.name}-A", *subset(data.x_train, data.y_train, others),
-                *subset(data.x_val, data.y_val, others), len(others))
-    # B's images from both splits are pooled, then a fixed validation set is set aside: large
-    # enough that one image is under half a point, the rest is the pool N is drawn from.
-    x_tr, y_tr = subset(data.x_train, data.y_train, list(held_out))
-    x_va, y_va = subset(data.x_val, data.y_val, list(held_out))
-    x, y = torch.cat([x_va, x_tr]), torch.cat([y_va, y_tr])
-    n_val = min(B_VAL_MAX, max(B_VAL_MIN, len(x) // 2))
-    b = Dataset(f"{data.name}-B", x[n_val:], y[n_val:], x[:n_val], y[:n_val], 2)
-    return a, b
+    """Task A (every other class, relabelled 0..n-3) and task B (the two held-out classes, 0/1): core.recipe."""
+    a, b = recipe.split_tasks(data.x_train, data.y_train, data.x_val, data.y_val, data.n_classes, held_out,
+                              B_VAL_MIN, B_VAL_MAX)
+    return Dataset(f"{data.name}-A", *a), Dataset(f"{data.name}-B", *b)
 
 
 def sample(b: Dataset, n: int, seed: int) -> Dataset:
@@ -120,7 +109,7 @@ def sample(b: Dataset, n: int, seed: int) -> Dataset:
     if n > len(b.x_train):
         raise ConfigError("target_size", _('must be at most {count}, the examples task B has')
                                          .format(count=len(b.x_train)))
-    idx = torch.randperm(len(b.x_train), generator=torch.Generator().manual_seed(seed))[:n]
+    idx = recipe.sample_index(len(b.x_train), n, seed)
     return dataclasses.replace(b, x_train=b.x_train[idx], y_train=b.y_train[idx])
 
 
@@ -328,6 +317,17 @@ CLAIMS = (
 )
 
 
+def export_plan(cfg: Config) -> Plan:
+    if not present(cfg.dataset):
+        raise NotExportable(f"transfer cannot be exported on {cfg.dataset} until it is downloaded: the task split "
+                            "depends on the data a run falls back to")
+    return Plan({RUNS.build(variant=MODEL_A): config_a(cfg)}, transfer={
+        "held_out": HELD_OUT[cfg.dataset], "b_val_min": B_VAL_MIN, "b_val_max": B_VAL_MAX, "variants": cfg.variants,
+        "target_size": cfg.target_size, "reuse_layers": cfg.reuse_layers, "seeds": cfg.seeds, "epochs": cfg.epochs,
+        "unfreeze_epochs": cfg.unfreeze_epochs, "unfreeze_lr_factor": cfg.unfreeze_lr_factor,
+        "batch_size": cfg.batch_size, "lr": cfg.lr})
+
+
 def b_steps(cfg: Config) -> int:
     """The steps each task-B network takes (every variant, every seed)."""
     n = cfg.target_size
@@ -345,7 +345,8 @@ EXPERIMENT = Experiment(
     config=Config, presets=PRESETS, run=run, runs=RUNS, check=check, work=work,
     steps=lambda cfg: max(cfg.pretrain_steps, b_steps(cfg)),
     metrics=("loss", "val_accuracy"),
-    smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40}, claims=CLAIMS)
+    smoke={"seeds": 2, "epochs": 3, "unfreeze_epochs": 1, "pretrain_steps": 40}, claims=CLAIMS,
+    export=export_plan)
 
 
 @dataclass(frozen=True)
@@ -410,7 +411,8 @@ CNN_EXPERIMENT = Experiment(
     summary=N_("An ImageNet torchvision backbone reused on cats vs dogs from CIFAR-10 (downloads once)."),
     config=CnnConfig, run=run_cnn, runs=CNN_RUNS, metrics=("loss", "val_loss", "val_accuracy", "diverged"),
     fetch=lambda cfg, progress: fetch_backbone(cfg.backbone, progress),
-    smoke={"steps": 3, "batch_size": 8, "target_size": 16})
+    smoke={"steps": 3, "batch_size": 8, "target_size": 16},
+    export_why_not="the pretrained CNN backbone is not exported")
 
 LESSON = Lesson(
     NAME, N_("Transfer learning"),

@@ -8,6 +8,7 @@ from ..claims import Claim, Control, Verdict, between, diverged, last, probe_ste
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..experiment import Experiment, Lesson, RunNames
+from ..export import Plan
 from ..i18n import N_, _
 from ..records import Record
 
@@ -208,13 +209,17 @@ CLAIMS = (
           usually=True),
 )
 
+def export_plan(cfg: Config) -> Plan:
+    return Plan({RUNS.build(activation=cfg.activation, init=cfg.init): cfg})
+
+
 EXPERIMENT = Experiment(
     name=NAME, title=N_("Vanishing & exploding gradients"),
     summary=N_("One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation."),
     config=Config, presets=PRESETS, run=run, runs=RUNS,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
              "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction", "clip_cosine", "act_mean"),
-    smoke={"steps": 15, "depth": 3}, claims=CLAIMS)
+    smoke={"steps": 15, "depth": 3}, claims=CLAIMS, export=export_plan)
 
 LESSON = Lesson(
     NAME, N_("Vanishing & exploding gradients"),
