@@ -75,7 +75,7 @@ def probe_overhead(chunks: int = 12, chunk: int = 100) -> dict:
     `chunk` steps (a multiple of probe_every and eval_every, so each engine chunk carries its full
     share of probes), and each side's fastest chunk counts, which filters the shared machine's noise.
     The engine measures its probes and evaluations beside the training where there is a second CPU
-    (core.engine.Beside); a fourth side measures them in place, as on one CPU (`probe_overhead_in_place`).
+    (core.engine.BackgroundMeasurer); a fourth side measures them in place, as on one CPU (`probe_overhead_in_place`).
     A third side, the engine with neither probes nor evaluations, alternates with them: its ratio
     (`engine_unprobed_overhead`) is the engine's own per-step cost, the rest is the probes' and
     evaluations' (`probe_ms`: one probe step's measurements, timed apart on a model of the same shape)."""
@@ -202,8 +202,9 @@ def redraw_ms(repeats: int = 10) -> dict:
 def surface_animation_bytes() -> dict:
     """The optimizer lesson's default animation as the page sends it: FRAMES redraws of the map with
     the paths so far (ui.live's pacing), summed; and one frame's bytes."""
+    from core.experiments.optimizers import paths
     from ui.live import FRAMES
-    from ui.surface import paths, surface_chart
+    from ui.surface import surface_chart
 
     exp = optimizers.SURFACE_EXPERIMENT
     cfg = exp.config()

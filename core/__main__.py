@@ -90,8 +90,10 @@ def build_parser(experiment: Experiment) -> OneLineParser:
     p.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
     for f in specs(experiment.config):
         flag = {"nargs": "?", "const": "true"} if isinstance(f.default, bool) else {}  # `--fair` alone means true
+        text = f.metadata["help"]
+        named = text if text.startswith(f"{label(f)}:") else f"{label(f)}: {text}"  # "β₁: β₁: …" once
         p.add_argument(option(f.name), dest=f.name, metavar=f.name.upper(), **flag,
-                       help=f"{label(f)}: {f.metadata['help']} ({allowed(f)}; default {format_value(f.default)})")
+                       help=f"{named} ({allowed(f)}; default {format_value(f.default)})")
     return p
 
 

@@ -18,9 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .device import pinned_threads
 from .records import Record
 
 SEEDS = (0, 1, 2, 3, 4)  # the slow tests' seeds
+CHECK_THREADS = 1  # torch threads of a claim check's runs: what a page's run gets on a two-CPU server
 USUALLY = 0.7  # a "usually" claim holds on at least this share of seeds; a control on at most 1 - this
 DEFAULT = "default"  # a control's preset meaning the experiment's default settings
 
@@ -105,14 +107,16 @@ class Check:
 def check_seeds(experiment, claims: Sequence[Claim], seeds: Iterable[int] = SEEDS,
                 controls: bool = False) -> Iterator[Check]:
     """Run each claim's setup (and with `controls`, each control's) once per seed, runs shared by the
-    claims about the same config, and yield a Check for each."""
+    claims about the same config, and yield a Check for each. Runs train at CHECK_THREADS torch threads,
+    so a seed's verdict is the same from the CLI, the tests and any machine's thread count."""
     for seed in seeds:
         runs: dict = {}
         for claim in claims:
             for control in (None, *(claim.controls if controls else ())):
                 cfg = config_of(experiment, claim, seed, control)
                 if cfg not in runs:
-                    runs[cfg] = list(experiment.run(cfg))
+                    with pinned_threads(CHECK_THREADS):
+                        runs[cfg] = list(experiment.run(cfg))
                 yield Check(claim, control, seed, claim.check(runs[cfg]))
 
 

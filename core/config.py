@@ -1,8 +1,9 @@
 """One schema, three faces: config fields that carry their own range, choices and help.
 
 A lesson's Config is a frozen dataclass whose fields are declared with `param`. From that one
-declaration come validation (`__post_init__` calls `validate`), the CLI options (`add_options`),
-the URL query parameters (`from_strings` / `to_strings`) and the widgets' help text.
+declaration come validation (`__post_init__` calls `validate`), the CLI options
+(`core.__main__.build_parser`), the URL query parameters (`from_strings` / `to_strings`) and the
+widgets' help text.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def label(f: dataclasses.Field) -> str:
 
 def help_text(f: dataclasses.Field) -> str:
     """A field's help text in the current language."""
-    return _(f.metadata["help"])
+    text = f.metadata["help"]  # not a literal in _(…): Babel 2.14's extractor takes a subscript's key as one
+    return _(text)
 
 
 def allowed(f: dataclasses.Field) -> str:

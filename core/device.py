@@ -6,6 +6,8 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -126,5 +128,24 @@ def configure_threads(concurrent_runs: int) -> int:
 def use_configured_threads() -> None:
     """Apply the cap in the calling thread: OpenMP keeps the thread count per thread, and every
     browser session trains in a thread of its own, so each run sets it where it runs."""
-    if _threads is not None and torch.get_num_threads() != _threads:
-        torch.set_num_threads(_threads)
+    want = getattr(_pinned, "n", None) or _threads
+    if want is not None and torch.get_num_threads() != want:
+        torch.set_num_threads(want)
+
+
+_pinned = threading.local()  # a thread count a block of work asks for, in the thread that asked
+
+
+@contextlib.contextmanager
+def pinned_threads(n: int) -> Iterator[None]:
+    """Run the block's training at `n` torch threads in this thread, whatever the cap: a float sum's
+    order depends on the thread count, so work whose numbers must repeat exactly (claims checked on
+    seeds) pins it."""
+    before, torch_before = getattr(_pinned, "n", None), torch.get_num_threads()
+    _pinned.n = n
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        _pinned.n = before
+        torch.set_num_threads(torch_before)

@@ -196,13 +196,13 @@ def draws_while_training(model: torch.nn.Module) -> bool:
     return any(isinstance(m, STOCHASTIC) for m in model.modules())
 
 
-def _done(value) -> Future:
+def completed(value) -> Future:
     future: Future = Future()
     future.set_result(value)
     return future
 
 
-class Beside:
+class BackgroundMeasurer:
     """Measurements of the model as it is at one step, taken beside the training on a second CPU where there
     is one: probe statistics on the fixed probe set, and evaluations on the validation split.
 
@@ -224,7 +224,7 @@ class Beside:
     def submit(self, measure: Callable[[torch.nn.Module], object]) -> Future:
         """Start `measure(model)` on the model as it is now."""
         if self.pool is None:
-            return _done(measure(self.model))
+            return completed(measure(self.model))
         in_use = {i for future, i in self.busy if not future.done()}
         free = [i for i in range(len(self.shadows)) if i not in in_use]
         if free:
@@ -260,7 +260,7 @@ class Beside:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class InOrder:
+class RecordQueue:
     """A run's records in the order the engine makes them, where some are still being measured: `put`
     adds records, `defer` a future and how to turn its result into records (and whether they end the
     run); `drain` yields what is ready from the front, or everything with `wait`."""
@@ -270,7 +270,7 @@ class InOrder:
 
     def put(self, records: list[Record]) -> None:
         if records:
-            self.items.append((_done(records), lambda rs: (rs, False)))
+            self.items.append((completed(records), lambda rs: (rs, False)))
 
     def defer(self, future: Future, finish: Callable) -> None:
         self.items.append((future, finish))
@@ -298,7 +298,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     other than `constant` (or a `schedule_factory(optimizer)`, as the LR range test uses) adds an
     `lr` record per step.
     The batch order depends on the seed alone, so runs with the same seed see the same batches.
-    Probes and evaluations are measured beside the training (Beside) where `measure_beside` is None and
+    Probes and evaluations are measured beside the training (BackgroundMeasurer) where `measure_beside` is None and
     a CPU is spare (spare_cpu: none where two sessions train at once on two CPUs), or where it is True; the
     records and their order are those of measuring them in place, a few steps later.
     """
@@ -328,10 +328,10 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
     blown_up = BlowUp(math.log(data.n_classes))  # chance level of cross-entropy
     if measure_beside is None:
         measure_beside = device.type == "cpu" and spare_cpu() and not draws_while_training(model)
-    beside = Beside(model, background=measure_beside)
+    beside = BackgroundMeasurer(model, background=measure_beside)
     x_probe = x_val[:probes.PROBE_EXAMPLES]
     bn = is_mlp and len(model.norms) > 0
-    out = InOrder()
+    out = RecordQueue()
 
     negative_before: list[torch.Tensor] = []  # the previous probe's per-unit mask (probes finish in order)
 

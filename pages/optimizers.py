@@ -10,16 +10,15 @@ from ui import nav  # light: no torch
 nav.ensure_entrypoint("pages/optimizers.py")  # first: a fresh server's deep link hands over at once
 
 from core.config import format_value, specs  # noqa: E402
-from core.experiments import optimizers as O  # noqa: E402
+from core.experiments import optimizers  # noqa: E402
 from core.records import to_frame  # noqa: E402
-from core.surfaces import distance_to_minimum  # noqa: E402
 from ui import charts, claims, controls, lesson, nav, surface  # noqa: E402
 from ui.live import train_live  # noqa: E402
 from ui.page import run_section  # noqa: E402
 from ui.results import ChartSpec, show_result  # noqa: E402
 
-SURF, NET, RANGE = O.SURFACE_EXPERIMENT, O.NET_EXPERIMENT, O.RANGE_EXPERIMENT
-LESSON = O.LESSON
+SURF, NET, RANGE = optimizers.SURFACE_EXPERIMENT, optimizers.NET_EXPERIMENT, optimizers.RANGE_EXPERIMENT
+LESSON = optimizers.LESSON
 SPEEDS = {"slow": 0.25, "normal": 0.1, "fast": 0.03, "instant": 0.0}
 SPEED_NAMES = {"slow": N_("slow"), "normal": N_("normal"), "fast": N_("fast"), "instant": N_("instant")}
 
@@ -27,15 +26,7 @@ st.title(_("Fast optimizers"))
 lesson.lead(LESSON.name)
 surfaces_tab, net_tab = st.tabs([_("2-D loss surfaces"), _("Real network")])
 
-_paths = surface.paths
-
-def _step_lengths(df: pd.DataFrame) -> pd.DataFrame:
-    """Distance moved per step, per optimizer, as long-form rows (metric 'step length')."""
-    paths = _paths(df).sort_values(["run", "step"])
-    return paths.assign(value=np.hypot(paths.groupby("run").x.diff(), paths.groupby("run").y.diff()),
-                        metric="step length").dropna(subset=["value"])
-
-def surface_map(cfg: O.Config, paths: pd.DataFrame, live: bool = False) -> object:
+def surface_map(cfg: optimizers.Config, paths: pd.DataFrame, live: bool = False) -> object:
     return surface.surface_chart(cfg.surface, paths, live)
 
 def speed_key() -> str:
@@ -60,7 +51,7 @@ def _set_start() -> None:
 SURFACE_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(df, ("loss",), _("Loss against step (symmetric log)"), _("loss"),
                                              symlog=True), ("loss", "diverged")),
-    ChartSpec(lambda df: charts.curves(_step_lengths(df), ("step length",),
+    ChartSpec(lambda df: charts.curves(optimizers.step_lengths(df), ("step length",),
                                        _("Effective step: distance moved per step"), _("distance"),
                                        log=True), ("x", "y")),
 ]
@@ -77,27 +68,23 @@ with surfaces_tab:
     view = None
     if train_col.button(_("Train"), type="primary", disabled=cfg is None, key=f"{SURF.name}.train", width="stretch",
                         help=_("Run every optimizer from the start point and animate their paths.")):
-        frames = [ChartSpec(lambda df: surface_map(cfg, _paths(df), live=True), ("x", "y", "loss"))]
+        frames = [ChartSpec(lambda df: surface_map(cfg, optimizers.paths(df), live=True), ("x", "y", "loss"))]
         view = train_live(SURF, cfg, frames, pace=SPEEDS[speed])
     if cfg is not None:
         result = st.session_state.get(SURF.name)
         shown = result if result is not None and result.config.surface == cfg.surface else None
-        paths = _paths(to_frame(shown.records)) if shown else pd.DataFrame(
+        paths = optimizers.paths(to_frame(shown.records)) if shown else pd.DataFrame(
             [(n, 0, *cfg.start, float("nan")) for n in cfg.optimizers], columns=["run", "step", "x", "y", "loss"])
         st.caption(_("Click the map to start from that point; red diamonds mark the known minima."))
         st.altair_chart(surface_map(cfg, paths), key=f"{SURF.name}.map", on_select=_set_start,
                         selection_mode="start", width="content")
     shown = show_result(SURF, lambda _cfg: SURFACE_CHARTS, view=view)  # the animation's place: emptied
     if shown is not None and shown.records:
-        final = _paths(to_frame(shown.records)).sort_values("step").groupby("run").tail(1)
-        diverged = {r.run for r in shown.records if r.metric == "diverged"}
-        table = pd.DataFrame({
-            "optimizer": final.run, "steps": final.step, "final loss": final.loss.map(lambda v: f"{v:.4g}"),
-            "distance to nearest minimum": [
-                "—" if np.isnan(d := distance_to_minimum(shown.config.surface, x, y)) else f"{d:.4f}"
-                for x, y in zip(final.x, final.y, strict=True)],
-            "diverged": [n in diverged for n in final.run],
-        }).sort_values("final loss", key=lambda s: s.astype(float))
+        table = optimizers.final_positions(to_frame(shown.records), shown.config.surface,
+                                           {r.run for r in shown.records if r.metric == "diverged"})
+        table = table.assign(**{"final loss": table["final loss"].map(lambda v: f"{v:.4g}"),
+                                "distance to nearest minimum": table["distance to nearest minimum"].map(
+                                    lambda d: "—" if np.isnan(d) else f"{d:.4f}")})
         st.dataframe(table.rename(columns={"optimizer": _("optimizer"), "steps": _("steps"),
                                            "final loss": _("final loss"),
                                            "distance to nearest minimum": _("distance to nearest minimum"),
@@ -109,18 +96,6 @@ with surfaces_tab:
 def _final(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["phase"] == "final"]
 
-def _sweep_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Fair mode's sweep: each (optimizer, rate)'s last selection accuracy; a diverged rate scores 0."""
-    sweep = df[df["phase"] == "sweep"].sort_values("step")
-    diverged = set(sweep.loc[sweep["metric"] == "diverged", "run"].astype(str))
-    acc = sweep[sweep["metric"] == "val_accuracy"].groupby("run", observed=True).tail(1).set_index("run")["value"]
-    runs = sweep.drop_duplicates("run")
-    failed = [str(r) in diverged for r in runs["run"]]
-    return pd.DataFrame({"optimizer": runs["optimizer"].to_numpy(), "lr": runs["lr"].to_numpy(),
-                         "accuracy": [0.0 if f else float(acc.get(r, float("nan"))) for r, f in zip(runs["run"], failed,
-                                                                                                   strict=True)],
-                         "diverged": failed})
-
 NET_CHARTS = [
     ChartSpec.curve(lambda df: charts.curves(_final(df), ("loss", "val_loss"),
                                              _("Loss (solid: train, dashed: validation)"), _("cross-entropy")),
@@ -130,14 +105,14 @@ NET_CHARTS = [
 ]
 LR_CHART = ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate")),
                            ("lr",))
-SWEEP_CHART = ChartSpec(lambda df: charts.sweep(_sweep_frame(df)), ("val_accuracy", "diverged"))
+SWEEP_CHART = ChartSpec(lambda df: charts.sweep(optimizers.sweep_scores(df)), ("val_accuracy", "diverged"))
 
 
 def net_charts(cfg) -> list[ChartSpec]:
     """No empty or flat chart: the learning rate only when a schedule moves it, the sweep only in fair mode."""
     return [*NET_CHARTS, *([LR_CHART] if cfg.schedule != "constant" else []), *([SWEEP_CHART] if cfg.fair else [])]
 RANGE_CHARTS = [ChartSpec(charts.loss_vs_lr, ("loss", "lr"))]
-SHARED = [f.name for f in specs(O.Network)]  # the LR range test trains the network tab's MLP
+SHARED = [f.name for f in specs(optimizers.Network)]  # the LR range test trains the network tab's MLP
 
 with net_tab:
     lesson.lead(LESSON.name, "net", _("More on the real network"))
@@ -150,7 +125,7 @@ with net_tab:
             st.caption(_("Learning rates used: {rates}").format(
                 rates=", ".join(f"{n} {format_value(lr)}" for n, lr in chosen)))
     st.subheader(_(RANGE.title))
-    source = ncfg if ncfg is not None else O.NetConfig()
+    source = ncfg if ncfg is not None else optimizers.NetConfig()
     rcfg = controls.config_controls(RANGE, ns=LESSON.namespace(RANGE),
                                     fixed={n: getattr(source, n) for n in SHARED})
     run_section(RANGE, rcfg if ncfg is not None else None, lambda _cfg: RANGE_CHARTS, label=_("LR range test"),

@@ -7,9 +7,10 @@ import dataclasses
 import re
 
 import pytest
+import torch
 
 from core.__main__ import main
-from core.claims import SEEDS, Check, Claim, Control, Verdict, check_seeds, config_of, is_about, tally
+from core.claims import CHECK_THREADS, SEEDS, Check, Claim, Control, Verdict, check_seeds, config_of, is_about, tally
 from core.experiments import LESSONS, experiments, lesson_of
 from ui.lesson import sections
 
@@ -177,3 +178,22 @@ def test_between_treats_a_missing_bound_as_none():
 
     assert between(0.5, 0.1, 0.9) and between(5.0, low=1.0) and between(-5.0, high=1.0)
     assert not between(0.1, 0.1, 0.9) and not between(0.95, high=0.9)
+
+
+def test_claim_checks_train_at_a_pinned_thread_count_and_give_it_back():
+    """A seed's verdict must not depend on who checks it: the runs train at CHECK_THREADS threads,
+    and the caller's thread count is restored after."""
+    seen = []
+
+    def run(cfg):
+        seen.append(torch.get_num_threads())
+        yield from toy_lesson.run(cfg)
+
+    exp = dataclasses.replace(toy_lesson.EXPERIMENT, run=run, claims=(HALVES,))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert all(c.holds for c in check_seeds(exp, exp.claims, seeds=(0, 1)))
+        assert seen == [CHECK_THREADS, CHECK_THREADS] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -1,9 +1,17 @@
 """URL query parameters -> a whole config, with a clear message per bad parameter."""
 
 from core.experiments import transfer, vanishing
-from ui.controls import CUSTOM, namespaced, read_query
+from ui import controls
+from ui.controls import CUSTOM, namespaced
 
 VANISHING = vanishing.EXPERIMENT
+
+
+def read_query(experiment, query, ns=""):
+    """What the page reads from a link for this experiment (the preset CUSTOM where none is named)."""
+    cfg, preset, problems = controls.read_query(experiment.config, experiment.presets, experiment.check,
+                                                namespaced(query, ns))
+    return cfg, preset or CUSTOM, problems
 
 
 def test_valid_query_sets_values_and_preset():

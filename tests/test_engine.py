@@ -142,10 +142,10 @@ def test_measuring_beside_gives_the_records_of_measuring_in_place(digits, cfg):
 def test_records_wait_in_order_for_a_measurement_in_flight():
     from concurrent.futures import Future
 
-    from core.engine import InOrder
+    from core.engine import RecordQueue
     from core.records import Record
 
-    out, pending = InOrder(), Future()
+    out, pending = RecordQueue(), Future()
     out.put([Record("r", 1, "loss", None, 1.0)])
     out.defer(pending, lambda v: ([Record("r", 1, "grad_norm", 1, v)], v > 9))
     out.put([Record("r", 2, "loss", None, 2.0)])

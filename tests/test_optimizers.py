@@ -4,13 +4,14 @@ schedules against torch.optim.lr_scheduler, presets' claims, runner."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch.optim import lr_scheduler
 
 from core import surfaces
 from core.config import ConfigError
-from core.experiments import optimizers as O
+from core.experiments import optimizers
 from core.optim import OPTIMIZERS, SCHEDULES, make_schedule, step_schedule
 
 # Gradients derived by hand: the reference autograd must agree with.
@@ -69,8 +70,8 @@ def test_every_registered_optimizer_has_a_reference():
 
 @pytest.mark.parametrize("name", list(REFERENCE))
 def test_trajectory_equals_torch_optim_steps(name):
-    cfg = O.Config(surface="rosenbrock", optimizers=(name,), lr=1e-3, steps=25, start=(-1.0, 1.5))
-    recs = list(O.trajectories(cfg))
+    cfg = optimizers.Config(surface="rosenbrock", optimizers=(name,), lr=1e-3, steps=25, start=(-1.0, 1.5))
+    recs = list(optimizers.trajectories(cfg))
     xy = torch.tensor(cfg.start, dtype=torch.float64, requires_grad=True)
     opt = REFERENCE[name]([xy], cfg.lr)
     for _ in range(cfg.steps):
@@ -123,13 +124,13 @@ def test_power_and_plateau_schedules():
 def test_claims_read_the_paths_they_describe():
     # the presets' claims are checked on five seeds in tests/test_claims.py; here one claim is
     # checked against the path computed directly from the records
-    recs = list(O.trajectories(O.SURFACE_EXPERIMENT.configure("adagrad-stall", steps=50)))
+    recs = list(optimizers.trajectories(optimizers.SURFACE_EXPERIMENT.configure("adagrad-stall", steps=50)))
     xs = [r.value for r in recs if r.run == "adagrad" and r.metric == "x"]
     ys = [r.value for r in recs if r.run == "adagrad" and r.metric == "y"]
     first, last = math.hypot(xs[1] - xs[0], ys[1] - ys[0]), math.hypot(xs[-1] - xs[-2], ys[-1] - ys[-2])
     distance = surfaces.distance_to_minimum("ravine", xs[-1], ys[-1])
-    assert O.stalls(last_below=last * 1.01, beyond=distance * 0.99)(recs).holds
-    verdict = O.stalls(last_below=last * 0.99)(recs)
+    assert optimizers.stalls(last_below=last * 1.01, beyond=distance * 0.99)(recs).holds
+    verdict = optimizers.stalls(last_below=last * 0.99)(recs)
     assert not verdict.holds and f"{first:.3g}" in verdict.evidence
 
 
@@ -137,50 +138,50 @@ def test_fair_mode_picks_rates_on_training_data_not_validation():
     from core.data import load
 
     data = load("digits", 0)
-    pick = O.selection_split(data)
+    pick = optimizers.selection_split(data)
     assert len(pick.x_train) + len(pick.x_val) == len(data.x_train)
     assert torch.equal(pick.x_val, data.x_train[len(pick.x_train):])
 
 
 def test_rosenbrock_and_saddle_presets_run():
     for name in ("rosenbrock", "saddle"):
-        recs = list(O.trajectories(O.SURFACE_EXPERIMENT.configure(name, steps=20)))
-        assert {r.run for r in recs} == set(O.PRESETS[name]["optimizers"])
+        recs = list(optimizers.trajectories(optimizers.SURFACE_EXPERIMENT.configure(name, steps=20)))
+        assert {r.run for r in recs} == set(optimizers.PRESETS[name]["optimizers"])
 
 
 def test_net_mode_and_fair_mode():
-    cfg = O.NetConfig(fair=True, optimizers=("sgd", "adam"), steps=40, depth=2)
-    recs = list(O.run_net(cfg))
+    cfg = optimizers.NetConfig(fair=True, optimizers=("sgd", "adam"), steps=40, depth=2)
+    recs = list(optimizers.run_net(cfg))
     runs = {r.run for r in recs}
-    assert {"sgd", "adam"} <= runs and {f"adam@lr{lr:g}" for lr in O.FAIR_GRID} <= runs
+    assert {"sgd", "adam"} <= runs and {f"adam@lr{lr:g}" for lr in optimizers.FAIR_GRID} <= runs
     chosen = {r.run: r.value for r in recs if r.metric == "chosen_lr"}
-    assert set(chosen) == {"sgd", "adam"} and all(lr in O.FAIR_GRID for lr in chosen.values())
+    assert set(chosen) == {"sgd", "adam"} and all(lr in optimizers.FAIR_GRID for lr in chosen.values())
     adam_lr = [r.value for r in recs if r.run == "adam" and r.metric == "lr"]
     assert adam_lr and set(adam_lr) == {chosen["adam"]}
-    assert {O.NET_RUNS.parse(run)["phase"] for run in runs} == {"sweep", "final"}
+    assert {optimizers.NET_RUNS.parse(run)["phase"] for run in runs} == {"sweep", "final"}
 
 
 def test_without_fair_mode_every_optimizer_uses_the_configs_rate():
-    recs = list(O.run_net(O.NetConfig(optimizers=("sgd", "nesterov"), steps=5, depth=2, lr=0.02)))
+    recs = list(optimizers.run_net(optimizers.NetConfig(optimizers=("sgd", "nesterov"), steps=5, depth=2, lr=0.02)))
     assert {r.run: r.value for r in recs if r.metric == "chosen_lr"} == {"sgd": 0.02, "nesterov": 0.02}
 
 
 def test_lr_range_test_grows_the_rate_from_min_to_max():
-    cfg = O.RangeConfig(optimizers=("sgd",), depth=2, steps=50, lr_min=1e-4, lr_max=1.0)
-    recs = list(O.run_range(cfg))
+    cfg = optimizers.RangeConfig(optimizers=("sgd",), depth=2, steps=50, lr_min=1e-4, lr_max=1.0)
+    recs = list(optimizers.run_range(cfg))
     lrs = [r.value for r in recs if r.metric == "lr"]
     assert lrs[0] == pytest.approx(1e-4) and all(b > a for a, b in zip(lrs, lrs[1:], strict=False))
     if len(lrs) == 50:  # the rate reached the last step: one factor short of lr_max (torch's ExponentialLR)
         assert lrs[-1] == pytest.approx(1e-4 * 1e4 ** (49 / 50))
     with pytest.raises(ConfigError, match="lr_min"):
-        O.RangeConfig(lr_min=1.0, lr_max=0.5)
+        optimizers.RangeConfig(lr_min=1.0, lr_max=0.5)
 
 
 def test_config_checks():
     with pytest.raises(ConfigError, match="start"):
-        O.Config(start=(1.0,))
+        optimizers.Config(start=(1.0,))
     with pytest.raises(ConfigError, match="start"):
-        O.Config(start=(1.0, 50.0))
+        optimizers.Config(start=(1.0, 50.0))
 
 
 def test_runner_optimizers(tmp_path):
@@ -217,3 +218,29 @@ def test_contour_lines_lie_on_their_level(name):
     assert np.abs(f - lines["level"]).max() <= 0.02 * spread
     x_lo, x_hi, y_lo, y_hi = SURFACES[name].window
     assert x.min() >= x_lo and x.max() <= x_hi and y.min() >= y_lo and y.max() <= y_hi
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["run", "step", "metric", "layer", "value"])
+
+
+def test_step_lengths_and_final_positions_against_direct_arithmetic():
+    """A 3-4-5 move and a diverged run: the page's tables from records, against the arithmetic done by hand."""
+    rows = [("sgd", 0, "x", None, 0.0), ("sgd", 0, "y", None, 0.0), ("sgd", 0, "loss", None, 2.0),
+            ("sgd", 1, "x", None, 3.0), ("sgd", 1, "y", None, 4.0), ("sgd", 1, "loss", None, 1.0),
+            ("adam", 0, "x", None, 1.0), ("adam", 0, "y", None, 1.0), ("adam", 0, "loss", None, 0.5)]
+    lengths = optimizers.step_lengths(_frame(rows))
+    assert lengths[["run", "step"]].values.tolist() == [["sgd", 1]] and lengths["value"].iloc[0] == pytest.approx(5.0)
+    table = optimizers.final_positions(_frame(rows), "rosenbrock", {"sgd"})
+    assert table["optimizer"].tolist() == ["adam", "sgd"]  # lowest final loss first
+    assert table["steps"].tolist() == [0, 1] and table["diverged"].tolist() == [False, True]
+    # Rosenbrock's one minimum is (1, 1): adam stands on it, sgd is |(3, 4) - (1, 1)| = √13 away
+    assert table["distance to nearest minimum"].tolist() == pytest.approx([0.0, math.sqrt(13)])
+
+
+def test_sweep_scores_take_each_rates_last_accuracy_and_zero_for_a_divergence():
+    rows = [("adam@lr0.01", 10, "val_accuracy", None, 0.5), ("adam@lr0.01", 20, "val_accuracy", None, 0.8),
+            ("adam@lr1", 10, "val_accuracy", None, 0.3), ("adam@lr1", 12, "diverged", None, 12.0),
+            ("adam", 5, "val_accuracy", None, 0.9)]  # a final run: not part of the sweep
+    scores = optimizers.sweep_scores(optimizers.NET_RUNS.annotate(_frame(rows)))
+    assert scores.values.tolist() == [["adam", 0.01, 0.8, False], ["adam", 1.0, 0.0, True]]

@@ -72,3 +72,4 @@ def test_help_lists_the_options():
     assert proc.returncode == 0
     for opt in ("--dataset", "--depth", "--clip-norm", "--clip-value", "--probe-every", "--preset", "--out"):
         assert opt in proc.stdout
+    assert "β₁: the Adam family" in proc.stdout and "β₁: β₁" not in proc.stdout  # a label said once

@@ -13,6 +13,7 @@ PRIVATE = [
     ("streamlit.runtime", "Runtime", "ui/admission.py"),
     ("streamlit.runtime.pages_manager", "PagesManager", "ui/nav.py, ui/server.py"),
     ("streamlit.elements.vega_charts", "_convert_altair_to_vega_lite_spec", "benchmarks/__main__.py"),
+    ("streamlit.elements.vega_charts", "_to_arrow_dataset", "ui/vega.py"),
 ]
 
 

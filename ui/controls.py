@@ -40,12 +40,11 @@ def namespaced(query: Mapping[str, str], ns: str) -> dict[str, str]:
     return {k: v for k, v in query.items() if "." not in k}
 
 
-def read_query(experiment: Experiment, query: Mapping[str, str], ns: str = "") -> tuple[object, str, list[str]]:
-    """The config a URL describes for this experiment, validated as a whole, its preset (or CUSTOM),
-    and one message per ignored parameter naming it; the rest of the URL still applies."""
-    mine = namespaced(query, ns)
-    cfg, preset, errors = from_query(experiment.config, experiment.presets, mine, experiment.check)
-    return cfg, preset or CUSTOM, [_ignored(name, mine.get(name, ""), message) for name, message in errors]
+def read_query(cls, presets: Mapping, check, mine: Mapping[str, str]) -> tuple[object, str | None, list[str]]:
+    """The config a link's parameters (`mine`, one control group's) describe, validated as a whole, its
+    preset (None for none), and one message per ignored parameter naming it; the rest still applies."""
+    cfg, preset, errors = from_query(cls, presets, mine, check)
+    return cfg, preset, [_ignored(name, mine.get(name, ""), message) for name, message in errors]
 
 
 def _ignored(name: str, value: str, message: str) -> str:
@@ -155,8 +154,7 @@ def field_controls(cls, prefix: str, ns: str = "", presets: Mapping | None = Non
 
 def _from_url(cls, prefix: str, ns: str, presets: Mapping, check, mine: dict, repeated: list) -> None:
     """The first visit: the controls from the link's parameters, each ignored one with a warning."""
-    cfg, preset, errors = from_query(cls, presets, mine, check)
-    problems = [_ignored(name, mine.get(name, ""), message) for name, message in errors]
+    cfg, preset, problems = read_query(cls, presets, check, mine)
     for problem in problems + (repeated if not ns else []):
         st.warning(plain(_("Ignored a URL parameter — {problem}. The rest of the link applies.").format(
             problem=problem)))

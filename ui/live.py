@@ -46,8 +46,8 @@ def within_budget(drawn: float, cost: float, elapsed: float, done: int, total: i
     its training so far (`elapsed` wall seconds, drawing included, for `done` of `total` steps). The gap
     alone keeps each stretch of the run within the share, but not a short run as a whole: there the first
     redraw (always drawn, for the first point) has spent the budget already, and a second one just before
-    the end, which the final state replaces at once, would spend it again (vanishing's default, a run of
-    under a second, drew twice: tests/test_live.py simulates it)."""
+    the end, which the final state replaces at once, would spend it again (tests/test_live.py simulates a
+    run of under a second)."""
     if drawn <= 0 or done <= 0:
         return True
     training = max(0.0, elapsed - drawn) * total / done

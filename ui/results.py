@@ -102,8 +102,7 @@ def chart_grid(n: int, columns: int = 2) -> list:
 def fixed_renderer(chart):
     """The chart with its renderer named (SVG unless it names one): Streamlit picks canvas by itself once a
     chart holds over 2,000 points (`perDatum > 2e3` in its ArrowVegaLiteChart bundle), and a switch between two
-    redraws rebuilds the chart instead of updating its data. (The page-height drop of 2,227 -> 1,792 px once
-    quoted here was the run-end browser test reading its reference height from the wrong end of its samples.)"""
+    redraws rebuilds the chart instead of updating its data."""
     import altair as alt
 
     if chart.usermeta is alt.Undefined:

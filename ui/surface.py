@@ -22,14 +22,6 @@ def _background(name: str, live: bool) -> tuple[pd.DataFrame, pd.DataFrame | Non
             None if live else pd.DataFrame(contours(name)), minima)
 
 
-def paths(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per (optimizer, step) with x, y and loss, from long-form records."""
-    wide = df[df.metric.isin(["x", "y", "loss"])].pivot_table(index=["run", "step"], columns="metric",
-                                                               values="value", observed=True).reset_index()
-    return wide.reindex(columns=["run", "step", "x", "y", "loss"]).astype(
-        {"x": "float32", "y": "float32", "loss": "float32"})
-
-
 def surface_chart(name: str, path_frame: pd.DataFrame, live: bool = False) -> object:
     """The map of surface `name` with these paths on it. `live`: an animation frame, with a coarser
     map and no contour lines, so that a whole animation stays under a megabyte (benchmarks)."""

@@ -7,12 +7,12 @@ validate every builder and check that `spec` is Streamlit's own conversion to th
 included, so the browser receives the same element either way.
 
 Live redraws go through `st.vega_lite_chart` with these specs: the element is the one `st.altair_chart` sends,
-field for field. (The browser test of a run's end that seemed to fail on this path, 2 runs in 10, read its
-reference height from the wrong end of its samples when the run finished within two of them.)
+field for field.
 
-Each dataset is named as Streamlit names it, by a hash of its Arrow bytes, so `spec` and Streamlit's
-conversion agree to the byte (tests). Streamlit 1.67's frontend replaces a chart's dataset whenever its bytes
-differ (`hasSameBytes` in its ArrowVegaLiteChart bundle); it has no append path for named datasets.
+Each dataset is converted and named by Streamlit's own `_to_arrow_dataset` (a hash of its Arrow bytes, computed
+as the installed release computes it), so `spec` and Streamlit's conversion agree to the byte (tests).
+Streamlit 1.67's frontend replaces a chart's dataset whenever its bytes differ (`hasSameBytes` in its
+ArrowVegaLiteChart bundle); it has no append path for named datasets.
 
 `cached_spec` keeps the specs of charts that depend on their settings alone (the activations gallery).
 
@@ -35,8 +35,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 import pyarrow as pa
-from streamlit import dataframe_util
-from streamlit.util import calc_hash
+from streamlit.elements.vega_charts import _to_arrow_dataset
 
 from core.cache import BoundedCache
 from core.i18n import language
@@ -51,11 +50,9 @@ def _name_data(chart: Any, datasets: dict[str, bytes], names: dict[int, str]) ->
     reference, in place; each frame goes to `datasets` in Arrow, named by a hash of its bytes."""
     data = getattr(chart, "data", alt.Undefined)
     if isinstance(data, pd.DataFrame | pa.Table):
-        if id(data) not in names:
-            arrow = dataframe_util.convert_anything_to_arrow_bytes(
-                table(data) if isinstance(data, pd.DataFrame) else data)
-            names[id(data)] = calc_hash(arrow)  # Streamlit's own name for these bytes
-            datasets[names[id(data)]] = arrow
+        if id(data) not in names:  # Streamlit's own conversion and name for these bytes, whatever its version
+            names[id(data)] = _to_arrow_dataset(table(data) if isinstance(data, pd.DataFrame) else data,
+                                                datasets)["name"]
         chart.data = alt.NamedData(name=names[id(data)])
     for attr in _CHILDREN:
         children = getattr(chart, attr, alt.Undefined)
@@ -167,10 +164,10 @@ def templated(key: tuple, df: pd.DataFrame, make: Callable[[], Any]) -> Any:
     full = (_frozen(key), language(), fingerprint(df))
     if (kept := _KEPT.get(full)) is not None:
         skeleton, name = kept
-        arrow = dataframe_util.convert_anything_to_arrow_bytes(table(df))
-        fresh = calc_hash(arrow)
+        datasets: dict[str, bytes] = {}
+        fresh = _to_arrow_dataset(table(df), datasets)["name"]
         out = json.loads(skeleton.replace(json.dumps(name), json.dumps(fresh)))
-        out["datasets"] = {fresh: arrow}
+        out["datasets"] = datasets
         return out
     token = _filling.set(None)  # a builder inside this one builds
     try:

@@ -217,7 +217,7 @@ def run(cfg: Config) -> Iterator[Record]:
     data, notes = load_recorded(cfg.dataset, cfg.seed)
     yield from notes
     # measured in place, every run alike: each run's `wall_seconds` is the time spent in its generator, and a run
-    # measured beside (core.engine.Beside) would leave its probes' time out, while an RReLU run never may
+    # measured beside (core.engine.BackgroundMeasurer) would leave its probes' time out, while an RReLU run never may
     runs = {RUNS.build(activation=a): train(variant(cfg, a), data, RUNS.build(activation=a), measure_beside=False)
             for a in cfg.activations}
     timings: dict[str, float] = {}

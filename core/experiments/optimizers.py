@@ -8,6 +8,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
 import torch
 from torch.optim import lr_scheduler
 
@@ -485,3 +487,48 @@ LESSON = Lesson(
     N_("Momentum, Nesterov, AdaGrad, RMSProp and Adam racing across 2-D loss surfaces; the same optimizers on a real "
     "network, compared fairly; learning-rate schedules and the LR range test."),
     (SURFACE_EXPERIMENT, NET_EXPERIMENT, RANGE_EXPERIMENT))
+
+
+# -- analyses of the records, for the page (pure: records or their frame in, a frame out) ------------------
+
+def paths(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (optimizer, step) with x, y and loss, from long-form records."""
+    wide = df[df.metric.isin(["x", "y", "loss"])].pivot_table(index=["run", "step"], columns="metric",
+                                                               values="value", observed=True).reset_index()
+    return wide.reindex(columns=["run", "step", "x", "y", "loss"]).astype(
+        {"x": "float32", "y": "float32", "loss": "float32"})
+
+
+def step_lengths(df: pd.DataFrame) -> pd.DataFrame:
+    """Distance moved per step, per optimizer, as long-form rows (metric 'step length')."""
+    moves = paths(df).sort_values(["run", "step"])
+    by_run = moves.groupby("run", observed=True)
+    return moves.assign(value=np.hypot(by_run.x.diff(), by_run.y.diff()),
+                        metric="step length").dropna(subset=["value"])
+
+
+def final_positions(df: pd.DataFrame, surface: str, diverged: set[str]) -> pd.DataFrame:
+    """Each optimizer's last point: steps taken, final loss, distance to the surface's nearest minimum (NaN
+    where it has none) and whether it diverged; lowest final loss first."""
+    final = paths(df).sort_values("step").groupby("run", observed=True).tail(1)
+    return pd.DataFrame({
+        "optimizer": final.run.astype(str).to_numpy(), "steps": final.step.to_numpy(),
+        "final loss": final.loss.astype(float).to_numpy(),
+        "distance to nearest minimum": [distance_to_minimum(surface, x, y)
+                                        for x, y in zip(final.x, final.y, strict=True)],
+        "diverged": [str(n) in diverged for n in final.run],
+    }).sort_values("final loss", ignore_index=True)
+
+
+def sweep_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """Fair mode's sweep: each (optimizer, rate)'s last selection accuracy; a diverged rate scores 0. `df` is
+    the records' frame annotated with the run fields (NET_RUNS: optimizer, lr, phase)."""
+    sweep = df[df["phase"] == "sweep"].sort_values("step", kind="stable")
+    diverged = set(sweep.loc[sweep["metric"] == "diverged", "run"].astype(str))
+    acc = sweep[sweep["metric"] == "val_accuracy"].groupby("run", observed=True).tail(1).set_index("run")["value"]
+    runs = sweep.drop_duplicates("run")
+    failed = [str(r) in diverged for r in runs["run"]]
+    return pd.DataFrame({"optimizer": runs["optimizer"].to_numpy(), "lr": runs["lr"].to_numpy(),
+                         "accuracy": [0.0 if f else float(acc.get(r, float("nan")))
+                                      for r, f in zip(runs["run"], failed, strict=True)],
+                         "diverged": failed})

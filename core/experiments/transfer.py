@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 from scipy.stats import t as student_t
 
@@ -245,6 +246,13 @@ def final_accuracies(records: list[Record]) -> dict[str, dict[int, float]]:
             fields = RUNS.parse(r.run)
             out.setdefault(fields["variant"], {})[fields["seed"]] = r.value
     return out
+
+
+def accuracy_table(records: list[Record]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Task B's final validation accuracy, one column per variant: a row per seed, and the rows `mean` and
+    `std` (the sample standard deviation over seeds; NaN with one seed)."""
+    table = pd.DataFrame(final_accuracies(records))
+    return table, pd.DataFrame({"mean": table.mean(), "std": table.std()}).T
 
 
 def paired(records: list[Record], variant: str) -> tuple[list[float], float, float, float] | None:
