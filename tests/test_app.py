@@ -59,7 +59,10 @@ def test_every_page_renders_with_help_on_every_control(lesson):
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_every_experiment_trains_from_a_link(name, cached_weights, fake_cifar):
+def test_every_experiment_trains_from_a_link_and_its_records_are_the_clis(name, tmp_path, cached_weights, fake_cifar):
+    """A link's (small) settings train on the page, which offers the CSV and, for an MLP, the script; and every
+    figure the page draws is a record the CLI writes: the page's run holds exactly the records of
+    `python -m core run <name>` with the same options (wall times aside). Full defaults run in the claims tests."""
     exp = EXPERIMENTS[name]
     at = _open(exp, {k: format_value(v) for k, v in exp.smoke.items()})
     if name == "optimizers":
@@ -75,6 +78,22 @@ def test_every_experiment_trains_from_a_link(name, cached_weights, fake_cifar):
     assert ("Export as PyTorch script" in labels) == exportable(experiments()[name])
     assert at.get("vega_lite_chart")
 
+    out = tmp_path / "cli.csv"
+    options = [x for k, v in exp.smoke.items() for x in (f"--{k.replace('_', '-')}", format_value(v))]
+    assert main(["run", name, *options, "--out", str(out)]) == 0
+    cli = _csv_records(out)
+    page = [(r.run, r.step, r.metric, r.layer, float(r.value)) for r in result.records]
+    assert [r[:4] for r in page] == [r[:4] for r in cli]
+    for p, c in zip(page, cli, strict=True):
+        if p[2] not in exp.timing_metrics:
+            assert p[4] == c[4] or (math.isnan(p[4]) and math.isnan(c[4])), (p, c)
+    # every metric the page draws is in the CSV, except those that depend on the settings: a
+    # divergence is an event, units report saturation (sigmoid, tanh) or death (ReLU-like), only a
+    # run that clips measures the clipped gradient's direction, and revival needs two probes after the first
+    conditional = {"diverged", "saturated_fraction", "dead_fraction", "inactive_fraction", "clip_cosine",
+                   "revived_fraction"}
+    assert set(exp.metrics) - conditional <= {r[2] for r in cli}
+
 
 def test_cnn_offline_says_so_and_nothing_crashes():
     at = _open(EXPERIMENTS["transfer-cnn"], {"steps": "2"})
@@ -88,33 +107,6 @@ def _csv_records(path):
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["run", "step", "metric", "layer", "value"]
     return [(r[0], int(r[1]), r[2], int(r[3]) if r[3] else None, float(r[4])) for r in rows[1:]]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_page_records_equal_the_clis_at_the_default(name, tmp_path, cached_weights, fake_cifar):
-    """Every figure a page draws is a record the CLI writes: the page's run of an experiment's
-    default config holds exactly the records of `python -m core run <name>` (wall times aside)."""
-    exp = EXPERIMENTS[name]
-    at = _open(exp)
-    if name == "optimizers":
-        at.select_slider(key="optimizers.speed").set_value("instant")
-    at.button(key=f"{name}.train").click().run()
-    result = at.session_state[name]
-    assert result.status in ("finished", "diverged") and result.config == exp.config()
-    out = tmp_path / "cli.csv"
-    assert main(["run", name, "--out", str(out)]) == 0
-    cli = _csv_records(out)
-    page = [(r.run, r.step, r.metric, r.layer, float(r.value)) for r in result.records]
-    assert [r[:4] for r in page] == [r[:4] for r in cli]
-    for p, c in zip(page, cli, strict=True):
-        if p[2] not in exp.timing_metrics:
-            assert p[4] == c[4] or (math.isnan(p[4]) and math.isnan(c[4])), (p, c)
-    # every metric the page draws is in the CSV, except those that depend on the settings: a
-    # divergence is an event, units report saturation (sigmoid, tanh) or death (ReLU-like), and only a
-    # run that clips measures the clipped gradient's direction
-    conditional = {"diverged", "saturated_fraction", "dead_fraction", "inactive_fraction", "clip_cosine"}
-    assert set(exp.metrics) - conditional <= {r[2] for r in cli}
 
 
 def test_preset_sets_the_controls_and_the_url():
