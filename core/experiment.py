@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,8 @@ from .config import apply_preset
 from .data import FALLBACK, fallback_note
 from .data import fetch as fetch_dataset
 from .records import Record
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"  # the lessons' prose, by language
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,17 @@ class Experiment:
 class Lesson:
     """A page of the lab: its experiments in page order (the first owns the bare URL parameters)."""
 
-    name: str  # URL path, prose file content/<lang>/<name>.md, page file pages/<name>.py
+    name: str  # URL path, prose file content/<lang>/<name>.md, page file pages/<name>.py (else a generic page)
     title: str
     summary: str  # what the reader will see, for the home page
     experiments: tuple[Experiment, ...]
+    # A lesson kept outside the tree brings its own folder: its prose <home>/<lang>/<name>.md and the catalog of
+    # its interface strings <home>/locales/<lang>/LC_MESSAGES/messages.po. None: the lab's content/ and locales/.
+    home: Path | None = None
+
+    def prose(self, lang: str) -> Path:
+        """Where this lesson's prose in `lang` is (the file may not exist)."""
+        return (self.home or CONTENT) / lang / f"{self.name}.md"
 
     def namespace(self, experiment: Experiment) -> str:
         """The URL prefix of an experiment's parameters: none for the first, its name for the others."""

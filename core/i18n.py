@@ -55,12 +55,19 @@ def using(lang: str) -> Iterator[None]:
         _language.reset(token)
 
 
-@functools.cache
-def catalog(lang: str) -> dict[str, str]:
-    """msgid → translation for `lang`, from its .po file (empty for English and for a missing file).
-    Untranslated and fuzzy entries are left out, so they show in English rather than blank."""
-    path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
-    if lang == DEFAULT or not path.is_file():
+_extra: list[Path] = []  # the locales/ folders of lessons kept outside the tree (add_catalog)
+
+
+def add_catalog(locales: Path) -> None:
+    """Read `locales/<lang>/LC_MESSAGES/messages.po` too (a lesson outside the tree brings its strings'
+    translations); the lab's own catalog wins where both translate a message."""
+    if locales not in _extra:
+        _extra.append(locales)
+        catalog.cache_clear()
+
+
+def _read(path: Path, lang: str) -> dict[str, str]:
+    if not path.is_file():
         return {}
     from babel.messages.pofile import read_po  # only where a catalog is read
 
@@ -68,6 +75,18 @@ def catalog(lang: str) -> dict[str, str]:
         entries = read_po(fh, locale=lang)
     return {m.id: m.string for m in entries
             if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+@functools.cache
+def catalog(lang: str) -> dict[str, str]:
+    """msgid → translation for `lang`, from its .po files (empty for English and for a missing file).
+    Untranslated and fuzzy entries are left out, so they show in English rather than blank."""
+    if lang == DEFAULT:
+        return {}
+    found: dict[str, str] = {}
+    for folder in reversed([LOCALES, *_extra]):  # the lab's own catalog last: it wins
+        found.update(_read(folder / lang / "LC_MESSAGES" / "messages.po", lang))
+    return found
 
 
 def gettext(message: str) -> str:

@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 sys.path.insert(0, str(ROOT))
+# The toy lesson (tests/toy_lesson.py, tests/toy/) joins the registry for the whole session, in this process and
+# in every one it starts (the CLI, the servers): a sixth lesson meeting every registry-driven test.
+os.environ["DNLAB_LESSONS"] = "tests.toy_lesson"
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ from core.__main__ import main
 from core.config import format_value, to_strings
 from core.experiments import LESSONS, experiments, lesson_of
 from core.export import exportable
+from ui import nav
 
 from .conftest import ROOT
 
@@ -34,9 +35,14 @@ def _open(experiment, query: dict | None = None) -> AppTest:
     lesson = lesson_of(experiment)
     ns = lesson.namespace(experiment)
     at = _app({(f"{ns}.{k}" if ns else k): v for k, v in (query or {}).items()})
-    at.switch_page(f"pages/{lesson.name}.py").run()
+    at.switch_page(page_of(lesson)).run()
     assert not at.exception
     return at
+
+
+def page_of(lesson) -> str:
+    """A lesson's page file, as AppTest.switch_page takes it (relative to lab.py)."""
+    return nav.page_file(lesson).relative_to(ROOT).as_posix()
 
 
 def test_home_maps_every_lesson():
@@ -49,7 +55,7 @@ def test_home_maps_every_lesson():
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda x: x.name)
 def test_every_page_renders_with_help_on_every_control(lesson):
     at = _app()
-    at.switch_page(f"pages/{lesson.name}.py").run()
+    at.switch_page(page_of(lesson)).run()
     assert not at.exception
     assert at.title[0].value == lesson.title
     widgets = [w for kind in WIDGETS for w in getattr(at, kind)]
@@ -250,7 +256,7 @@ def test_tracebacks_never_reach_a_visitor():
 HANGUL = __import__("re").compile(r"[\uac00-\ud7a3]")
 
 
-@pytest.mark.parametrize("path", ["pages/home.py", *(f"pages/{lesson.name}.py" for lesson in LESSONS), "pages/runs.py"])
+@pytest.mark.parametrize("path", ["pages/home.py", *(page_of(lesson) for lesson in LESSONS), "pages/runs.py"])
 def test_every_page_opens_in_korean_from_the_link(path):
     at = _app({"lang": "ko"})
     at.switch_page(path).run()

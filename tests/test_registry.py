@@ -27,7 +27,7 @@ def test_names_are_unique_and_every_lesson_has_prose():
     names = [e.name for lesson in LESSONS for e in lesson.experiments]
     assert len(set(names)) == len(names)
     for lesson in LESSONS:
-        assert (ROOT / "content" / "en" / f"{lesson.name}.md").exists()
+        assert lesson.prose("en").exists(), lesson.name
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
@@ -59,10 +59,9 @@ def test_run_names_parse_back_to_what_built_them(name):
 
 @pytest.fixture
 def toy():
-    """The toy lesson, registered with one line, as a sixth lesson would be."""
-    LESSONS.append(toy_lesson.LESSON)  # the one line a new lesson adds to core/experiments/__init__.py
-    yield toy_lesson.LESSON
-    LESSONS.remove(toy_lesson.LESSON)
+    """The toy lesson, registered for the whole session by naming its module in $DNLAB_LESSONS (conftest)."""
+    assert toy_lesson.LESSON in LESSONS
+    return toy_lesson.LESSON
 
 
 def test_a_registered_lesson_reaches_the_cli(toy, tmp_path, capsys):
@@ -201,3 +200,14 @@ def test_the_bar_names_the_network_and_counts_all_of_them():
     text = progress_text("scratch/s1", 12, 50, 200, 10.0)
     assert text.startswith("scratch/s1 · step 12 · 50 / 200 steps in all · 10.0 s")
     assert text.endswith("ETA 30 s")  # 10 s for 50 steps: 150 left take 30 s
+
+
+def test_a_lesson_named_in_the_variable_that_is_not_one_is_a_clear_error():
+    from core.experiments import PLUGINS, plugged_in
+
+    assert plugged_in(" , ") == []
+    with pytest.raises(ImportError, match=f"{PLUGINS} names 'tests.no_such_lesson'"):
+        plugged_in("tests.no_such_lesson")
+    with pytest.raises(ImportError, match="not a module with a LESSON"):
+        plugged_in("tests.conftest")  # a module, but no lesson in it
+    assert plugged_in("tests.toy_lesson") == [toy_lesson.LESSON]

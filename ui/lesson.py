@@ -1,4 +1,5 @@
-"""Lesson prose from content/<lang>/<lesson>.md: sections, with $$…$$ blocks drawn by st.latex."""
+"""Lesson prose from content/<lang>/<lesson>.md (or a lesson's own folder): sections, with $$…$$ blocks drawn
+by st.latex."""
 
 from __future__ import annotations
 
@@ -8,22 +9,30 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.experiment import CONTENT
 from core.i18n import DEFAULT, _, language
 
-CONTENT = Path(__file__).resolve().parent.parent / "content"
 SECTION = re.compile(r"^<!--\s*section:\s*([\w-]+)\s*-->\s*$", re.M)
+
+
+def prose_file(lesson: str, lang: str) -> Path:
+    """Where a lesson's prose in `lang` is: its own folder's (Lesson.home), else content/<lang>/<lesson>.md."""
+    from core.experiments import LESSONS
+
+    found = next((x for x in LESSONS if x.name == lesson), None)
+    return found.prose(lang) if found is not None else CONTENT / lang / f"{lesson}.md"
 
 
 def sections(lesson: str, lang: str | None = None) -> dict[str, str]:
     """A lesson's markdown in `lang` (default: the current language), split at `<!-- section: name -->`
     markers (text before one is 'intro'). A language without this lesson's file falls back to English."""
     lang = lang or language()
-    return _sections(lesson, lang if (CONTENT / lang / f"{lesson}.md").is_file() else DEFAULT)
+    return _sections(prose_file(lesson, lang if prose_file(lesson, lang).is_file() else DEFAULT))
 
 
 @functools.cache
-def _sections(lesson: str, lang: str) -> dict[str, str]:
-    text = (CONTENT / lang / f"{lesson}.md").read_text(encoding="utf-8")
+def _sections(path: Path) -> dict[str, str]:
+    text = path.read_text(encoding="utf-8")
     parts = SECTION.split(text)
     out = {"intro": parts[0].strip()}
     out.update({name: body.strip() for name, body in zip(parts[1::2], parts[2::2], strict=True)})

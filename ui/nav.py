@@ -75,15 +75,21 @@ def _generic(lesson):
     return page
 
 
+def page_file(lesson) -> Path:
+    """A lesson's page file (it may not exist: then the generic page draws it): pages/<name>.py, or page.py in
+    the lesson's own folder for a lesson kept outside the tree."""
+    return lesson.home / "page.py" if lesson.home is not None else ROOT / "pages" / f"{lesson.name}.py"
+
+
 def lesson_pages() -> list:
-    """One st.Page per registered lesson: its file `pages/<name>.py`, else the generic lesson page."""
+    """One st.Page per registered lesson: its page file (page_file), else the generic lesson page."""
     from core.experiments import LESSONS
 
     pages = {}
     for lesson in LESSONS:
-        path = f"pages/{lesson.name}.py"
         # absolute, so that another entrypoint (deploy/streamlit_app.py) finds the same files
-        source = str(ROOT / path) if (ROOT / path).exists() else _generic(lesson)
+        file = page_file(lesson)
+        source = str(file) if file.exists() else _generic(lesson)
         pages[lesson.name] = st.Page(source, title=_(lesson.title), url_path=lesson.name)
     st.session_state[PAGES_KEY] = pages
     return list(pages.values())

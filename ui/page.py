@@ -36,8 +36,9 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
 
 
 def default_charts(experiment: Experiment) -> ChartsFor:
-    """Loss and accuracy against step, for whichever of them the experiment records."""
-    pairs = [(("loss", "val_loss"), N_("Loss (solid: train, dashed: validation)"), N_("cross-entropy")),
+    """Loss and accuracy against step, for whichever of them the experiment records (the loss named as such: a
+    lesson of its own may not use cross-entropy)."""
+    pairs = [(("loss", "val_loss"), N_("Loss (solid: train, dashed: validation)"), N_("loss")),
              (("accuracy", "val_accuracy"), N_("Accuracy (solid: train, dashed: validation)"), N_("accuracy"))]
     specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, _(t), _(y)), (*m, "diverged"))
              for m, t, y in pairs if set(m) & set(experiment.metrics)]
@@ -47,7 +48,7 @@ def default_charts(experiment: Experiment) -> ChartsFor:
 def render_lesson(lesson: Lesson) -> None:
     """A lesson's page from its declaration alone: prose if it has any, then each experiment."""
     st.title(_(lesson.title))
-    if (prose.CONTENT / "en" / f"{lesson.name}.md").exists():
+    if lesson.prose("en").exists():
         prose.show(lesson.name)
     else:
         st.write(_(lesson.summary))
