@@ -187,8 +187,9 @@ def saturated_at_start(run: str = "sigmoid", above: float = 0.1):
 
 CLAIMS = (
     Claim("relu-dies", "dying-relu", dies(), controls=(Control({"lr": 0.001}),)),
-    # ELU's worst layer: at most 2% on seeds 0-9 on one torch thread, 5% on seed 0 on two
-    Claim("leaky-elu-live", "dying-relu", live(at_most=0.05), controls=(Control({"lr": 0.02}),), usually=True),
+    # ELU's worst layer: at most 2% on seeds 0-9 on one torch thread (claims are checked there); 5% on seed 0 on
+    # two, so a reader's run on another thread count may disagree: "usually"
+    Claim("leaky-elu-live", "dying-relu", live(at_most=0.02), controls=(Control({"lr": 0.02}),), usually=True),
     # with α = 0 LeakyReLU is ReLU, step for step: one cause, the negative-side slope
     Claim("negatives-revive-with-a-slope", "dying-relu", revive_more(), controls=(Control({"leaky_alpha": 0.0}),)),
     Claim("elu-closer-to-zero", "elu-zero-mean", mean_closer_to_zero(), controls=(Control(preset="dying-relu"),)),
