@@ -39,7 +39,8 @@ def test_every_claim_has_words_and_a_valid_setup(name):
 
 # Claims still looking for a control (issue 23 stays open while this is not empty). Tried, and each still held
 # on seeds 0-4: target_size=10, pretrain_steps=10, epochs=2 (unfreeze_epochs=1), reuse_layers=1, lr 0.005, 0.01
-# and 0.3, width=8 (with reuse_layers 3 or 4); lr 1 gave no comparison at all, and sigmoid units none worth the name (every variant ties).
+# and 0.3, width=8 (with reuse_layers 3 or 4); lr 1 gave no comparison at all, and with sigmoid units every
+# variant ties (nothing learns).
 WITHOUT_CONTROL = {"transfer/frozen-worse-than-scratch", "transfer/finetune-no-clear-gain"}
 
 
