@@ -12,7 +12,7 @@ from core.experiments import activations  # noqa: E402
 from core.nets import BOUNDED  # noqa: E402
 from ui import charts, controls, lesson, nav, vega  # noqa: E402
 from ui.page import run_section  # noqa: E402
-from ui.results import ChartSpec  # noqa: E402
+from ui.results import ChartSpec, accuracy_chart, loss_chart  # noqa: E402
 
 EXP = activations.EXPERIMENT
 DEAD = ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer"), _("dead fraction"),
@@ -20,10 +20,8 @@ DEAD = ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units 
 SATURATED = ChartSpec(lambda df: charts.per_layer(df, "saturated_fraction", _("Saturated units per layer"),
                                                   _("saturated fraction"), [0, 1]), ("saturated_fraction",))
 CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                       _("cross-entropy")), ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
-                    ("val_accuracy", "diverged")),
+    loss_chart(),
+    accuracy_chart(),
     DEAD,
     ChartSpec(lambda df: charts.per_layer(df, "act_mean", _("Mean activation per layer (bias shift)"),
                                           _("mean activation"), zero=True), ("act_mean",)),

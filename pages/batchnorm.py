@@ -10,7 +10,7 @@ nav.ensure_entrypoint("pages/batchnorm.py")  # first: a fresh server's deep link
 from core.experiments import batchnorm  # noqa: E402
 from ui import charts, controls, lesson, nav  # noqa: E402
 from ui.page import run_section  # noqa: E402
-from ui.results import ChartSpec  # noqa: E402
+from ui.results import ChartSpec, accuracy_chart, loss_chart  # noqa: E402
 
 EXP = batchnorm.EXPERIMENT
 
@@ -18,10 +18,8 @@ def charts_for(cfg: batchnorm.Config) -> list[ChartSpec]:
     """The lesson's charts for a run of `cfg` (its last hidden layer is the run's own depth)."""
     last = cfg.depth
     return [
-        ChartSpec.curve(lambda df: charts.curves(df, ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
-                        ("val_accuracy", "diverged")),
-        ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                           _("cross-entropy")), ("loss", "val_loss", "diverged")),
+        accuracy_chart(),
+        loss_chart(),
         ChartSpec(lambda df: charts.band_over_time(
             df, last, _("Layer {layer} (last hidden): input percentiles 15/50/85").format(layer=last)),
                   ("preact_p15", "preact_p50", "preact_p85")),

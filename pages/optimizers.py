@@ -15,7 +15,7 @@ from core.records import to_frame  # noqa: E402
 from ui import charts, claims, controls, lesson, nav, surface  # noqa: E402
 from ui.live import train_live  # noqa: E402
 from ui.page import run_section  # noqa: E402
-from ui.results import ChartSpec, show_result  # noqa: E402
+from ui.results import ChartSpec, accuracy_chart, loss_chart, show_result  # noqa: E402
 
 SURF, NET, RANGE = optimizers.SURFACE_EXPERIMENT, optimizers.NET_EXPERIMENT, optimizers.RANGE_EXPERIMENT
 LESSON = optimizers.LESSON
@@ -97,11 +97,8 @@ def _final(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["phase"] == "final"]
 
 NET_CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("loss", "val_loss"),
-                                             _("Loss (solid: train, dashed: validation)"), _("cross-entropy")),
-                    ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(_final(df), ("val_accuracy",), _("Validation accuracy"), _("accuracy")),
-                    ("val_accuracy", "diverged")),
+    loss_chart(_final),
+    accuracy_chart(select=_final),
 ]
 LR_CHART = ChartSpec.curve(lambda df: charts.curves(_final(df), ("lr",), _("Learning rate"), _("learning rate")),
                            ("lr",))

@@ -10,7 +10,8 @@ nav.ensure_entrypoint("pages/runs.py")  # first: a fresh server's deep link hand
 from core.config import to_query  # noqa: E402
 from core.experiments import experiments, lesson_of  # noqa: E402
 from core.history import MAX_RUNS, overlay_frame, to_csv  # noqa: E402
-from ui import charts, display, history  # noqa: E402
+from ui import display, history  # noqa: E402
+from ui.results import accuracy_chart, loss_chart  # noqa: E402
 from ui.safe import plain  # noqa: E402
 
 st.title(_("Runs"))
@@ -40,11 +41,8 @@ if chosen:
     loss = overlay_frame(chosen, ("loss", "val_loss"))
     acc = overlay_frame(chosen, ("accuracy", "val_accuracy"))
     with display.chosen():
-        left.altair_chart(charts.curves(loss, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                        _("cross-entropy")), width="stretch")
-        right.altair_chart(charts.curves(acc, ("accuracy", "val_accuracy"),
-                                         _("Accuracy (solid: train, dashed: validation)"), _("accuracy")),
-                           width="stretch")
+        left.altair_chart(loss_chart().build(loss), width="stretch")
+        right.altair_chart(accuracy_chart(train=True).build(acc), width="stretch")
     st.download_button(_("Download these runs as CSV"), to_csv(chosen), file_name="runs.csv", mime="text/csv",
                        key="runs.download",
                        help=_("One CSV in the runner's columns (run, step, metric, layer, value); each run is named "

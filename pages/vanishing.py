@@ -10,16 +10,12 @@ nav.ensure_entrypoint("pages/vanishing.py")  # first: a fresh server's deep link
 from core.experiments import vanishing  # noqa: E402
 from ui import charts, controls, lesson, nav  # noqa: E402
 from ui.page import run_section  # noqa: E402
-from ui.results import ChartSpec  # noqa: E402
+from ui.results import ChartSpec, accuracy_chart, loss_chart  # noqa: E402
 
 EXP = vanishing.EXPERIMENT
 CHARTS = [
-    ChartSpec.curve(lambda df: charts.curves(df, ("loss", "val_loss"), _("Loss (solid: train, dashed: validation)"),
-                                             _("cross-entropy")),
-              ("loss", "val_loss", "diverged")),
-    ChartSpec.curve(lambda df: charts.curves(df, ("accuracy", "val_accuracy"),
-                                             _("Accuracy (solid: train, dashed: validation)"), _("accuracy")),
-              ("accuracy", "val_accuracy", "diverged")),
+    loss_chart(),
+    accuracy_chart(train=True),
     ChartSpec(charts.heatmap, ("grad_norm",)),
     ChartSpec(charts.profile, ("grad_norm",)),
     ChartSpec(charts.percentile_bands, ("preact_p15", "preact_p50", "preact_p85")),

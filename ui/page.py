@@ -9,11 +9,11 @@ from core.experiment import Experiment, Lesson
 from core.experiments import lesson_of
 from core.i18n import N_, _
 
-from . import charts, claims
+from . import claims
 from . import lesson as prose
 from .controls import config_controls
 from .live import train_live
-from .results import ChartsFor, ChartSpec, RunResult, show_result
+from .results import ChartsFor, RunResult, accuracy_chart, loss_chart, show_result
 
 
 def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: str | None = None,
@@ -38,10 +38,9 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
 def default_charts(experiment: Experiment) -> ChartsFor:
     """Loss and accuracy against step, for whichever of them the experiment records (the loss named as such: a
     lesson of its own may not use cross-entropy)."""
-    pairs = [(("loss", "val_loss"), N_("Loss (solid: train, dashed: validation)"), N_("loss")),
-             (("accuracy", "val_accuracy"), N_("Accuracy (solid: train, dashed: validation)"), N_("accuracy"))]
-    specs = [ChartSpec.curve(lambda df, m=m, t=t, y=y: charts.curves(df, m, _(t), _(y)), (*m, "diverged"))
-             for m, t, y in pairs if set(m) & set(experiment.metrics)]
+    recorded = set(experiment.metrics)
+    specs = ([loss_chart(y=N_("loss"))] if recorded & {"loss", "val_loss"} else []) + \
+        ([accuracy_chart(train=True)] if recorded & {"accuracy", "val_accuracy"} else [])
     return lambda cfg: specs
 
 

@@ -12,10 +12,10 @@ from core.config import format_value, to_strings
 from core.experiment import Experiment
 from core.export import NotExportable, exportable, script
 from core.history import overlay_frame
-from core.i18n import _
+from core.i18n import N_, _
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 
-from . import display, history, vega
+from . import charts, display, history, vega
 from .buffers import LiveBuffers, final_buffers
 from .charts import step_axis
 from .safe import plain
@@ -73,6 +73,27 @@ class ChartSpec:
 
 
 ChartsFor = Callable[[object], list[ChartSpec]]  # a config -> the charts that draw its run
+
+
+def _every(df: pd.DataFrame) -> pd.DataFrame:
+    return df
+
+
+def loss_chart(select: Callable[[pd.DataFrame], pd.DataFrame] = _every, y: str = N_("cross-entropy")) -> ChartSpec:
+    """Train (solid) and validation (dashed) loss against step, a colour per run: every page's loss chart.
+    `select` picks the runs it draws; `y` names the loss."""
+    return ChartSpec.curve(lambda df: charts.curves(select(df), ("loss", "val_loss"),
+                                                    _("Loss (solid: train, dashed: validation)"), _(y)),
+                           ("loss", "val_loss", "diverged"))
+
+
+def accuracy_chart(train: bool = False, select: Callable[[pd.DataFrame], pd.DataFrame] = _every) -> ChartSpec:
+    """Validation accuracy against step, a colour per run (with `train`, the training accuracy solid beside it):
+    every page's accuracy chart."""
+    metrics = ("accuracy", "val_accuracy") if train else ("val_accuracy",)
+    title = N_("Accuracy (solid: train, dashed: validation)") if train else N_("Validation accuracy")
+    return ChartSpec.curve(lambda df: charts.curves(select(df), metrics, _(title), _("accuracy")),
+                           (*metrics, "diverged"))
 
 
 @dataclass
