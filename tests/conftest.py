@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,31 @@ def fake_cifar(monkeypatch):
     # the page fetches before a run: here only the weights (cached_weights) are needed on disk
     monkeypatch.setattr(transfer, "fetch_backbone", lambda name, progress=None: backbones.load_backbone(name))
     return subset
+
+
+@pytest.fixture
+def stalled():
+    """A loopback TCP server that accepts every connection and never sends a byte; yields its URL."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}/"
+    stop.set()
+    t.join()
+    for c in held:
+        c.close()
+    srv.close()
+
