@@ -76,9 +76,11 @@ def _generic(lesson):
 
 
 def page_file(lesson) -> Path:
-    """A lesson's page file (it may not exist: then the generic page draws it): pages/<name>.py, or page.py in
-    the lesson's own folder for a lesson kept outside the tree."""
-    return lesson.home / "page.py" if lesson.home is not None else ROOT / "pages" / f"{lesson.name}.py"
+    """A lesson's page file (it may not exist: then the generic page draws it): pages/<name>.py, or <name>.py in
+    the lesson's own folder for a lesson kept outside the tree (named as its URL path: Streamlit's AppTest before
+    1.67 finds a page by its file's name)."""
+    folder = lesson.home if lesson.home is not None else ROOT / "pages"
+    return folder / f"{lesson.name}.py"
 
 
 def lesson_pages() -> list:

@@ -2,7 +2,7 @@
 
 from ui import nav  # light: no torch
 
-nav.ensure_entrypoint("tests/toy/page.py")  # first: a fresh server's deep link hands over at once
+nav.ensure_entrypoint("tests/toy/toy.py")  # first: a fresh server's deep link hands over at once
 
 from tests.toy_lesson import LESSON  # noqa: E402
 from ui.page import render_lesson  # noqa: E402
