@@ -11,6 +11,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _serve(serve):
+    """Run the lifespan as uvicorn does, on a thread of its own: a session's Playwright keeps an event loop running
+    on the test's thread, where asyncio.run refuses to start another."""
+    import asyncio
+
+    failures = []
+
+    def run():
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # handed back to the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    if failures:
+        raise failures[0]
+
+
 def _fresh_start_up(monkeypatch, warm_up):
     from ui import admission
 
@@ -22,8 +43,6 @@ def _fresh_start_up(monkeypatch, warm_up):
 
 def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
     """uvicorn runs the lifespan's start-up before accepting a connection: the warm-up must be over by its yield."""
-    import asyncio
-
     from ui.server import lifespan
 
     calls = []
@@ -33,7 +52,7 @@ def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
         async with lifespan(None):
             calls.append("serving")
 
-    asyncio.run(serve())
+    _serve(serve)
     assert calls == ["warm-up", "serving"]
     assert admission.start_up() == admission._started  # a script run afterwards: no second warm-up
     assert calls == ["warm-up", "serving"]
@@ -42,8 +61,6 @@ def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
 def test_the_server_turns_the_pages_folder_mode_off_before_its_first_session(monkeypatch):
     """A pages/ folder beside lab.py: Streamlit would send a fresh server's first visitor a navigation of
     raw file names until lab.py's st.navigation runs (CI saw it for five polls). The lifespan turns it off."""
-    import asyncio
-
     from streamlit.runtime.pages_manager import PagesManager
 
     from ui.server import lifespan
@@ -56,15 +73,13 @@ def test_the_server_turns_the_pages_folder_mode_off_before_its_first_session(mon
             PagesManager(str(ROOT / "lab.py"))  # a session of a fresh server: pages/ is beside lab.py
             assert PagesManager.uses_pages_directory is False
 
-    asyncio.run(serve())
+    _serve(serve)
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
     PagesManager(str(ROOT / "lab.py"))  # without the lifespan Streamlit does take pages/ as its folder mode
     assert PagesManager.uses_pages_directory is True
 
 
 def test_a_failed_warm_up_still_serves(monkeypatch):
-    import asyncio
-
     from ui.server import lifespan
 
     def broken():
@@ -77,7 +92,7 @@ def test_a_failed_warm_up_still_serves(monkeypatch):
         async with lifespan(None):
             served.append(True)
 
-    asyncio.run(serve())
+    _serve(serve)
     assert served == [True]
 
 
