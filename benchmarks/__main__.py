@@ -18,6 +18,10 @@
 - history_mb: a session's run history holding 20 runs of each of the five lessons' defaults, stored as
   the page stores every run (tracemalloc: what the filled history holds); history_frames_mb is the stored
   frames' own size. Target <= 50 MB.
+- seeds5_ratio.<experiment>: wall time of five seeds trained as one batched network (core.ensemble) ÷ one
+  seed trained by the engine as a page trains it, for the vanishing and activations defaults (each activation's
+  network of the activations default), alternating, best of two rounds each; seeds5_s and seeds1_s are those
+  times. The issue's target is <= 2.0.
 - browser_vs_headless: benchmarks.browser, each lesson's default run in Chromium on a loopback server
   (Train to "Finished") against the same run headless in this process, and Train to the first drawn
   point; `--no-browser` skips it.
@@ -314,6 +318,34 @@ def transfer_times() -> dict:
             "transfer_second_visit_first_b_record_s": round(first_b, 3)}
 
 
+def seeds5_ratio(rounds: int = 2) -> dict:
+    """Five seeds as one ensemble ÷ one seed, on the vanishing and activations defaults (side by side)."""
+    from core.ensemble import train_ensemble
+    from core.experiments import activations
+
+    seeds = [0, 1, 2, 3, 4]
+    defaults = {"vanishing": [vanishing.Config()],
+                "activations": [activations.variant(activations.Config(), a) for a in activations.Config().activations]}
+    out: dict = {"seeds5_ratio": {}, "seeds5_s": {}, "seeds1_s": {}}
+    for name, configs in defaults.items():
+        datas = [load(configs[0].dataset, s) for s in seeds]
+        one, five = [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for cfg in configs:
+                for _ in train(cfg, datas[0], "one"):
+                    pass
+            one.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for cfg in configs:
+                for _ in train_ensemble(cfg, datas, [f"s{s}" for s in seeds], seeds):
+                    pass
+            five.append(time.perf_counter() - start)
+        out["seeds5_s"][name], out["seeds1_s"][name] = round(min(five), 2), round(min(one), 2)
+        out["seeds5_ratio"][name] = round(min(five) / min(one), 2)
+    return out
+
+
 def browser_figures() -> dict | None:
     """benchmarks.browser: each lesson's default in Chromium against the headless engine (None without Chromium)."""
     import os
@@ -333,6 +365,7 @@ def main() -> int:
     figures["first_point_s"] = first_point_s()
     figures.update(transfer_times())  # before the registry loop, so model A is not yet cached
     figures["default_s"] = {name: default_run_s(exp) for name, exp in experiments().items()}
+    figures.update(seeds5_ratio())  # target <= 2.0
     figures["surface_9x300_s"] = surface_race_s()  # target <= 1 s
     figures.update(surface_animation_bytes())  # target <= 1 MB per animation
     figures.update(history_mb())  # target <= 50 MB for 20 runs of each of the five lessons

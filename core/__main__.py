@@ -88,6 +88,9 @@ def build_parser(experiment: Experiment) -> OneLineParser:
     if experiment.presets:
         p.add_argument("--preset", choices=list(experiment.presets), help="start from a named preset")
     p.add_argument("--out", default="-", help="CSV file to write (default: standard output)")
+    if experiment.seeded:
+        p.add_argument("--seeds", help=f"comma-separated seeds, 1 to {MAX_SEEDS}: the run on each, its runs named "
+                                       "<run>@seed<k> (replaces --seed)")
     for f in specs(experiment.config):
         flag = {"nargs": "?", "const": "true"} if isinstance(f.default, bool) else {}  # `--fair` alone means true
         text = f.metadata["help"]
@@ -95,6 +98,23 @@ def build_parser(experiment: Experiment) -> OneLineParser:
         p.add_argument(option(f.name), dest=f.name, metavar=f.name.upper(), **flag,
                        help=f"{named} ({allowed(f)}; default {format_value(f.default)})")
     return p
+
+
+MAX_SEEDS = 10
+
+
+def parse_seeds(text: str | None, most: int = MAX_SEEDS) -> list[int] | None:
+    """`--seeds 0,1,2`: distinct whole numbers in the seed's range; raise ConfigError otherwise."""
+    if text is None:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError("seeds", f"must be whole numbers separated by commas (got {text[:80]!r})") from None
+    if not 1 <= len(seeds) <= most or len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**31 for s in seeds):
+        raise ConfigError("seeds", f"takes 1 to {most} distinct seeds between 0 and 2147483647 "
+                                   f"(got {text[:80]!r})")
+    return seeds
 
 
 def list_experiments(out=None) -> None:
@@ -106,14 +126,17 @@ def list_experiments(out=None) -> None:
 
 
 def configure(experiment: Experiment, argv: list[str]):
-    """The config the options describe, or raise ConfigError; also the --out value."""
+    """The config the options describe, or raise ConfigError; also the --out value and the --seeds (or None)."""
     args = build_parser(experiment).parse_args(argv)
+    seeds = parse_seeds(args.seeds) if experiment.seeded else None  # transfer's --seeds is its own field
+    if seeds is not None and args.seed is not None:
+        raise ConfigError("seeds", "replaces --seed: give one of them")
     given = {f.name: getattr(args, f.name) for f in specs(experiment.config) if getattr(args, f.name) is not None}
     preset = getattr(args, "preset", None)
     base = apply_preset(experiment.config, experiment.presets, preset) if preset else None
     cfg = from_strings(experiment.config, given, base)
     experiment.validate(cfg)  # checks that need the data
-    return cfg, args.out
+    return cfg, args.out, seeds
 
 
 def claims_command(argv: list[str]) -> int:
@@ -129,11 +152,9 @@ def claims_command(argv: list[str]) -> int:
     p.add_argument("--controls", action="store_true", help="also run each claim's controls, where it must fail")
     args = p.parse_args(argv)
     try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        p.error(f"--seeds must be whole numbers separated by commas (got {args.seeds[:80]!r})")
-    if not seeds or any(not 0 <= s < 2**31 for s in seeds) or len(seeds) > 50 or len(set(seeds)) != len(seeds):
-        p.error("--seeds takes 1 to 50 distinct seeds between 0 and 2147483647")
+        seeds = parse_seeds(args.seeds, most=50)
+    except ConfigError as exc:
+        p.error(f"--seeds {exc.message}")
     lesson = next((x for x in LESSONS if x.name == args.lesson), None)
     chosen = lesson.experiments if lesson else (registry[args.lesson],)
     ok, shown = True, 0
@@ -187,12 +208,16 @@ def main(argv: list[str] | None = None) -> int:
         top.error("run needs an experiment: " + ", ".join(registry))
     experiment = registry[head.experiment]
     try:
-        cfg, out = configure(experiment, argv[2:])
+        cfg, out, seeds = configure(experiment, argv[2:])
     except ConfigError as exc:
         sys.stderr.write(f"error: {option(exc.option)} {exc.message}\n")
         return 2
     if head.command == "export":
+        if seeds is not None:
+            sys.stderr.write("error: --seeds: a script trains one seed; give --seed\n")
+            return 2
         return export_command(experiment, cfg, out)
+    run = experiment.run(cfg) if seeds is None else experiment.over_seeds(cfg, seeds)
     records: list = []
     try:
         partial = None if out == "-" else Partial(out)  # a bad --out fails now, before any training
@@ -201,10 +226,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if partial is None:
-            n = write_csv(_kept(experiment.run(cfg), records), sys.stdout)
+            n = write_csv(_kept(run, records), sys.stdout)
         else:
             with partial.file as fh:
-                n = write_csv(_kept(experiment.run(cfg), records), fh)
+                n = write_csv(_kept(run, records), fh)
             partial.commit()
     except Unavailable as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -287,6 +287,48 @@ class RecordQueue:
         return False
 
 
+class Measured:
+    """How one run's probe statistics and evaluations become its records, in the order they were taken (the
+    single run and an ensemble's members alike): a non-finite value ends the run as diverged."""
+
+    def __init__(self, run: str, x: torch.Tensor, x_val: torch.Tensor, y_val: torch.Tensor, bn: bool):
+        self.run, self.x, self.x_val, self.y_val, self.bn = run, x, x_val, y_val, bn
+        self.negative_before: list[torch.Tensor] = []  # the previous probe's per-unit mask (probes finish in order)
+
+    def probe(self, norms: torch.Tensor, ratios: torch.Tensor, step: int) -> Callable:
+        """finish(stats) -> (records, ended) for one probe step's activation statistics."""
+        def finish(stats: dict[str, torch.Tensor]) -> tuple[list[Record], bool]:
+            stats = dict(stats)
+            if (negative := stats.pop(probes.NEGATIVE_UNITS, None)) is not None:
+                if self.negative_before:
+                    stats["revived_fraction"] = probes.revived(self.negative_before.pop(), negative)
+                self.negative_before.append(negative)
+            values = {"grad_norm": norms, "update_ratio": ratios, **stats}
+            as_lists = {k: v.tolist() for k, v in values.items()}
+            if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
+                return divergence(self.run, step, NON_FINITE), True
+            return probe_records(self.run, step, as_lists), False
+        return finish
+
+    def evaluation(self, model: MLP) -> tuple[dict[str, float], dict[str, list[float]]]:
+        """The validation loss and accuracy, and with batch norm its running statistics' errors."""
+        ev = evaluate(model, self.x_val, self.y_val)
+        if not math.isfinite(ev["loss"]) or not self.bn:
+            return ev, {}
+        return ev, {k: v.tolist() for k, v in probes.running_stat_errors(model, self.x).items()}
+
+    def evaluated(self, step: int) -> Callable:
+        """finish(evaluation) -> (records, ended) for one evaluation step."""
+        def finish(result) -> tuple[list[Record], bool]:
+            ev, errors = result
+            if not math.isfinite(ev["loss"]):
+                return divergence(self.run, step, NON_FINITE), True
+            return [Record(self.run, step, "val_loss", None, ev["loss"]),
+                    Record(self.run, step, "val_accuracy", None, ev["accuracy"]),
+                    *probe_records(self.run, step, errors)], False
+        return finish
+
+
 def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None = None,
           params: list[torch.nn.Parameter] | None = None, schedule_factory=None,
           measure_beside: bool | None = None) -> Iterator[Record]:
@@ -333,36 +375,7 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
     bn = is_mlp and len(model.norms) > 0
     out = RecordQueue()
 
-    negative_before: list[torch.Tensor] = []  # the previous probe's per-unit mask (probes finish in order)
-
-    def probe_finish(norms: torch.Tensor, ratios: torch.Tensor, step: int):
-        def finish(stats: dict[str, torch.Tensor]) -> tuple[list[Record], bool]:
-            stats = dict(stats)
-            if (negative := stats.pop(probes.NEGATIVE_UNITS, None)) is not None:
-                if negative_before:
-                    stats["revived_fraction"] = probes.revived(negative_before.pop(), negative)
-                negative_before.append(negative)
-            values = {"grad_norm": norms, "update_ratio": ratios, **stats}
-            as_lists = {k: v.tolist() for k, v in values.items()}
-            if not all(math.isfinite(v) for vs in as_lists.values() for v in vs):
-                return divergence(run, step, NON_FINITE), True
-            return probe_records(run, step, as_lists), False
-        return finish
-
-    def evaluation(shadow: MLP) -> tuple[dict[str, float], dict[str, list[float]]]:
-        ev = evaluate(shadow, x_val, y_val)
-        if not math.isfinite(ev["loss"]) or not bn:
-            return ev, {}
-        return ev, {k: v.tolist() for k, v in probes.running_stat_errors(shadow, x).items()}
-
-    def eval_finish(step: int):
-        def finish(result) -> tuple[list[Record], bool]:
-            ev, errors = result
-            if not math.isfinite(ev["loss"]):
-                return divergence(run, step, NON_FINITE), True
-            return [Record(run, step, "val_loss", None, ev["loss"]),
-                    Record(run, step, "val_accuracy", None, ev["accuracy"]), *probe_records(run, step, errors)], False
-        return finish
+    measured = Measured(run, x, x_val, y_val, bn)
 
     def end(step: int, reason: float) -> Iterator[Record]:
         out.put(divergence(run, step, reason))
@@ -402,10 +415,10 @@ def _train(cfg: TrainConfig, data: Dataset, run: str, model: MLP | None, params,
             out.put([Record(run, step, "loss", None, loss_value),
                      Record(run, step, "accuracy", None, (logits.argmax(1) == yb).float().mean().item())])
             if probing:
-                out.defer(stats, probe_finish(norms, probes.update_ratios(before, model), step))
+                out.defer(stats, measured.probe(norms, probes.update_ratios(before, model), step))
 
             if step % cfg.eval_every == 0 or step == cfg.steps:
-                out.defer(beside.submit(evaluation), eval_finish(step))
+                out.defer(beside.submit(measured.evaluation), measured.evaluated(step))
             if (yield from out.drain()):
                 return
         yield from out.drain(wait=True)

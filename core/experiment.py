@@ -8,7 +8,7 @@ there. An experiment's only output is its Records: whatever a page draws, the CL
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,20 @@ from .data import fetch as fetch_dataset
 from .records import Record
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"  # the lessons' prose, by language
+
+# A run trained on several seeds is named `<run>@seed<k>` for seed k: built and split here only.
+SEED_MARK = "@seed"
+
+
+def seeded_run(run: str, seed: int) -> str:
+    """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
+    return f"{run}{SEED_MARK}{seed}" if run else run
+
+
+def split_seed(run: str) -> tuple[str, int | None]:
+    """(the run's name without its seed, the seed), or (run, None) for a run named without one."""
+    base, mark, seed = run.rpartition(SEED_MARK)
+    return (base, int(seed)) if mark and seed.isdigit() else (run, None)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class RunNames:
         if not name:
             return {}
         try:
-            return self.parse(name)
+            return self.parse(split_seed(name)[0])
         except (ValueError, KeyError, TypeError, IndexError):
             return {}
 
@@ -89,6 +103,9 @@ class Experiment:
     # setting that has none); None where the experiment has no script, for the reason `export_why_not` gives
     export: Callable[[Any], Any] | None = None
     export_why_not: str = "it has no MLP to export"
+    # run_seeds(cfg, seeds): the run on several seeds at once (core.ensemble), its runs named by seeded_run;
+    # None: the seeds train one after another (over_seeds)
+    run_seeds: Callable[[Any, Sequence[int]], Iterator[Record]] | None = None
 
     def configure(self, preset: str | None = None, **changes):
         """The default config, with a preset's values and then `changes` applied (validated)."""
@@ -96,6 +113,22 @@ class Experiment:
             else dataclasses.replace(self.config(), **changes)
         self.validate(cfg)
         return cfg
+
+    @property
+    def seeded(self) -> bool:
+        """Whether its config has one seed, so that it can run on several (transfer's has its own `seeds`)."""
+        names = {f.name for f in dataclasses.fields(self.config)}
+        return "seed" in names and "seeds" not in names
+
+    def over_seeds(self, cfg, seeds: Sequence[int]) -> Iterator[Record]:
+        """The run of `cfg` on each of `seeds`, its runs named by seeded_run (the notes once)."""
+        if self.run_seeds is not None:
+            yield from self.run_seeds(cfg, seeds)
+            return
+        for i, seed in enumerate(seeds):
+            for r in self.run(dataclasses.replace(cfg, seed=seed)):
+                if r.run or i == 0:
+                    yield r._replace(run=seeded_run(r.run, seed))
 
     def notes(self, records, cfg) -> list[str]:
         """The sentences a run's note records stand for (a dataset fallback), for page and CLI."""

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator
 from ..claims import Claim, Control, Verdict, between, diverged, last, probe_steps, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
-from ..experiment import Experiment, Lesson, RunNames
+from ..ensemble import batchable, member_config, train_ensemble
+from ..experiment import Experiment, Lesson, RunNames, seeded_run
 from ..export import Plan
 from ..i18n import N_, _
 from ..records import Record
@@ -53,6 +54,23 @@ def run(cfg: Config) -> Iterator[Record]:
     data, notes = load_recorded(cfg.dataset, cfg.seed)
     yield from notes
     yield from train(cfg, data, RUNS.build(activation=cfg.activation, init=cfg.init))
+
+
+def run_seeds(cfg: Config, seeds) -> Iterator[Record]:
+    """The network on each seed, trained as one batched ensemble where that is exact (core.ensemble)."""
+    name = RUNS.build(activation=cfg.activation, init=cfg.init)
+    datas = []
+    for i, seed in enumerate(seeds):
+        data, notes = load_recorded(cfg.dataset, seed)
+        datas.append(data)
+        if i == 0:
+            yield from notes
+    runs = [seeded_run(name, s) for s in seeds]
+    if batchable(cfg) is None:
+        yield from train_ensemble(cfg, datas, runs, seeds)
+        return
+    for seed, data, run_name in zip(seeds, datas, runs, strict=True):
+        yield from train(member_config(cfg, seed), data, run_name)
 
 
 def _grad_ratio(records: list[Record]) -> tuple[float, int] | None:
@@ -216,7 +234,7 @@ def export_plan(cfg: Config) -> Plan:
 EXPERIMENT = Experiment(
     name=NAME, title=N_("Vanishing & exploding gradients"),
     summary=N_("One deep MLP measured layer by layer: gradient norms, activation percentiles, saturation."),
-    config=Config, presets=PRESETS, run=run, runs=RUNS,
+    config=Config, presets=PRESETS, run=run, runs=RUNS, run_seeds=run_seeds,
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "preact_p15", "preact_p50",
              "preact_p85", "saturated_fraction", "dead_fraction", "inactive_fraction", "clip_cosine", "act_mean"),
     smoke={"steps": 15, "depth": 3}, claims=CLAIMS, export=export_plan)

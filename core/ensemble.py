@@ -1,0 +1,219 @@
+"""Several seeds of one MLP trained as one batched network: the members' layers run as batched matmuls.
+
+Small MLPs on a CPU spend most of a step dispatching operators, so N members cost little more than one
+when each layer of all N is a single `baddbmm`. What a member is stays the single run's:
+
+- each member *is* the MLP `engine.build_model` makes for its seed, so its initial weights are the
+  single run's bit for bit (torch.nn.init on its own generator), and its data split and batch order
+  follow its seed;
+- its parameters stay its own leaf tensors, stacked into `[N, out, in]` on every forward pass. One
+  `torch.optim` optimizer holds every member's parameters (one parameter group per learning rate), so
+  every optimizer and every schedule acts on a member exactly as on a single run: an optimizer step
+  touches each tensor on its own, and a scheduler scales each group from its own initial rate. Stacked
+  leaf parameters would share one tensor across members: exact for the elementwise optimizers, but a
+  member's own learning rate (a sweep) could then only be imitated by scaling its gradient, which
+  Adam's normalisation undoes;
+- batch norm normalises the `N · width` features of a layer in one call; each member's running mean
+  and variance are views into the stacked buffers that call updates, so the member's own module reads
+  them in eval mode;
+- the loss is the sum of the members' mean losses, so each member's gradient is its own; clipping and
+  the divergence checks act per member, and a member that diverges stops (its `diverged` records) while
+  the others go on;
+- probes and evaluations run on the member's own module with the engine's code (`engine.Measured`), so
+  a member's records mean what a single run's mean.
+
+What cannot be batched exactly trains one seed after another (`batchable` says why not): activations that
+draw random numbers while training (RReLU: the draws would come in another order), and the schedules that
+watch one loss or one peak rate (ReduceLROnPlateau; OneCycleLR with members at different rates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from . import probes
+from .data import Dataset
+from .device import release_memory, resolve, tune_allocator, use_configured_threads
+from .engine import Measured, TrainConfig, build_model, draws_while_training, probe_activations
+from .optim import make_optimizer
+from .recipe import BLOWN_UP, MLP, NON_FINITE, BlowUp, batches, clip_and_check, make_schedule, step_schedule
+from .records import Record, divergence
+
+
+class EnsembleMLP(torch.nn.Module):
+    """N MLPs of one shape run as one: each hidden layer of every member in one batched matmul."""
+
+    def __init__(self, members: Sequence[MLP]):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        first = members[0]
+        self.order = [("linear", _index(first.linears, m)) if isinstance(m, torch.nn.Linear) else
+                      ("norm", _index(first.norms, m)) if isinstance(m, torch.nn.BatchNorm1d) else
+                      ("act", _index(first.acts, m)) for m in first.body]
+        # each member's running statistics become views into one [N, width] buffer per layer
+        self.running: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for i in range(len(first.norms)):
+            mean = torch.stack([m.norms[i].running_mean for m in members])
+            var = torch.stack([m.norms[i].running_var for m in members])
+            for k, m in enumerate(members):
+                m.norms[i].running_mean = mean[k]
+                m.norms[i].running_var = var[k]
+            self.running.append((mean, var))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits `[N, batch, classes]` for inputs `[N, batch, features]` (member k's batch in row k)."""
+        members = self.members
+        for kind, i in self.order:
+            if kind == "linear":
+                weight = torch.stack([m.linears[i].weight for m in members])
+                bias = torch.stack([m.linears[i].bias for m in members])
+                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+            elif kind == "act":
+                x = members[0].acts[i](x)  # elementwise, the same function for every member
+            else:
+                x = self._norm(i, x)
+        return x
+
+    def _norm(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        n, batch, width = x.shape
+        bn = self.members[0].norms[i]
+        mean, var = self.running[i]
+        flat = x.transpose(0, 1).reshape(batch, n * width)  # feature k·width + j is member k's feature j
+        out = F.batch_norm(flat, mean.view(-1), var.view(-1),
+                           torch.stack([m.norms[i].weight for m in self.members]).view(-1),
+                           torch.stack([m.norms[i].bias for m in self.members]).view(-1),
+                           training=self.training, momentum=bn.momentum, eps=bn.eps)
+        if self.training:
+            for m in self.members:
+                m.norms[i].num_batches_tracked += 1
+        return out.view(batch, n, width).transpose(0, 1)
+
+
+def _index(modules: torch.nn.ModuleList, module: torch.nn.Module) -> int:
+    return next(i for i, m in enumerate(modules) if m is module)
+
+
+def batchable(cfg: TrainConfig, lrs: Sequence[float] | None = None) -> str | None:
+    """Why members of `cfg` cannot train as one batched network (None: they can)."""
+    if cfg.activation == "rrelu":
+        return "RReLU draws its slopes from torch's global generator while training"
+    if cfg.schedule == "reduce_on_plateau":
+        return "ReduceLROnPlateau watches one loss"
+    if cfg.schedule == "1cycle" and lrs is not None and len(set(lrs)) > 1:
+        return "OneCycleLR takes one peak rate"
+    return None
+
+
+def member_config(cfg: TrainConfig, seed: int, lr: float | None = None) -> TrainConfig:
+    """The single run a member stands for."""
+    return dataclasses.replace(cfg, seed=seed, **({} if lr is None else {"lr": lr}))
+
+
+def train_ensemble(cfg: TrainConfig, datas: Sequence[Dataset], runs: Sequence[str],
+                   seeds: Sequence[int], lrs: Sequence[float] | None = None) -> Iterator[Record]:
+    """Train member k (seed `seeds[k]`, data `datas[k]`, learning rate `lrs[k]` or cfg.lr) and yield its
+    records as `runs[k]`, step by step: each step's records member by member, in a single run's order."""
+    if (why := batchable(cfg, lrs)) is not None:
+        raise ValueError(f"these members cannot train as one network: {why}")
+    tune_allocator()
+    try:
+        yield from _train(cfg, datas, runs, seeds, lrs)
+    finally:
+        release_memory()
+
+
+def _train(cfg, datas, runs, seeds, lrs) -> Iterator[Record]:
+    use_configured_threads()
+    n = len(seeds)
+    lrs = list(lrs) if lrs is not None else [cfg.lr] * n
+    configs = [member_config(cfg, s, lr) for s, lr in zip(seeds, lrs, strict=True)]
+    device = resolve(cfg.device, cfg.width, cfg.batch_size * n)
+    members = [build_model(c, d).to(device).train() for c, d in zip(configs, datas, strict=True)]
+    assert not any(draws_while_training(m) for m in members)
+    net = EnsembleMLP(members).train()
+    params = [[p for p in m.parameters() if p.requires_grad] for m in members]
+    by_lr: dict[float, list[int]] = {}  # one parameter group per learning rate
+    for k, lr in enumerate(lrs):
+        by_lr.setdefault(lr, []).append(k)
+    opt = make_optimizer(cfg.optimizer, [{"params": [p for k in ks for p in params[k]], "lr": lr}
+                                         for lr, ks in by_lr.items()], cfg.lr, cfg)
+    group_of = {k: opt.param_groups[g] for g, ks in enumerate(by_lr.values()) for k in ks}
+    schedule = make_schedule(cfg.schedule, opt, cfg.steps) if cfg.schedule != "constant" else None
+    x = torch.stack([d.x_train for d in datas]).to(device)
+    y = torch.stack([d.y_train for d in datas]).to(device)
+    vals = [(d.x_val.to(device), d.y_val.to(device)) for d in datas]
+    orders = [batches(x.shape[1], cfg.batch_size, torch.Generator().manual_seed(s)) for s in seeds]
+    rows = torch.arange(n, device=device).unsqueeze(1)
+    blown_up = [BlowUp(math.log(d.n_classes)) for d in datas]
+    bn = len(members[0].norms) > 0
+    measured = [Measured(run, x[k], *vals[k], bn) for k, run in enumerate(runs)]
+    alive = list(range(n))
+
+    for step in range(1, cfg.steps + 1):
+        idx = torch.stack([next(o) for o in orders]).to(device)
+        xb, yb = x[rows, idx], y[rows, idx]
+        probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
+        logits = net(xb)
+        losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(n, -1).mean(1)
+        loss_values = losses.tolist()
+        out: dict[int, list[Record]] = {k: [] for k in alive}
+        ended = []
+        for k in alive:
+            reason = NON_FINITE if not math.isfinite(loss_values[k]) else \
+                BLOWN_UP if blown_up[k](loss_values[k]) else None
+            if reason is not None:
+                out[k] += divergence(runs[k], step, reason)
+                ended.append(k)
+        going = [k for k in alive if k not in ended]
+        opt.zero_grad(set_to_none=True)
+        if going:
+            losses[going].sum().backward()
+        clipping = probing and (cfg.clip_value > 0 or cfg.clip_norm > 0)
+        stats, norms, before = {}, {}, {}
+        for k in list(going):
+            raw = probes.gradients(params[k]) if clipping else None
+            if not clip_and_check(params[k], cfg.clip_value, cfg.clip_norm):
+                out[k] += divergence(runs[k], step, NON_FINITE)
+                going.remove(k)
+                ended.append(k)
+                continue
+            if raw is not None and math.isfinite(turned := probes.cosine(raw, params[k])):
+                out[k].append(Record(runs[k], step, "clip_cosine", None, turned))
+            if probing:
+                norms[k], before[k] = probes.grad_norms(members[k]), probes.weights(members[k])
+                stats[k] = probe_activations(members[k], vals[k][0][:probes.PROBE_EXAMPLES])
+            if schedule is not None:
+                out[k].append(Record(runs[k], step, "lr", None, group_of[k]["lr"]))
+        for k in ended:
+            for p in params[k]:
+                p.grad = None  # a stopped member's weights stay as they were
+        opt.step()
+        if schedule is not None:
+            step_schedule(schedule, sum(loss_values[k] for k in going) / max(1, len(going)))
+        if going:
+            hits = (logits[going].argmax(2) == yb[going]).float().mean(1).tolist()
+        for j, k in enumerate(going):
+            out[k] += [Record(runs[k], step, "loss", None, loss_values[k]),
+                       Record(runs[k], step, "accuracy", None, hits[j])]
+            finishes = []
+            if probing:
+                finishes.append((measured[k].probe(norms[k], probes.update_ratios(before[k], members[k]), step),
+                                 stats[k]))
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                finishes.append((measured[k].evaluated(step), measured[k].evaluation(members[k])))
+            for finish, result in finishes:
+                records, stop = finish(result)
+                out[k] += records
+                if stop:
+                    ended.append(k)
+                    break
+        for k in alive:
+            yield from out[k]
+        alive = [k for k in alive if k not in ended]
+        if not alive:
+            return
