@@ -37,12 +37,12 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
-from .data import Dataset
+from .data import Dataset, load_recorded
 from .device import release_memory, resolve, tune_allocator, use_configured_threads
-from .engine import Measured, TrainConfig, build_model, draws_while_training, probe_activations
+from .engine import Measured, TrainConfig, build_model, draws_while_training, probe_activations, train
 from .optim import make_optimizer
 from .recipe import BLOWN_UP, MLP, NON_FINITE, BlowUp, batches, clip_and_check, make_schedule, step_schedule
-from .records import Record, divergence
+from .records import Record, divergence, seeded_run
 
 
 class EnsembleMLP(torch.nn.Module):
@@ -112,6 +112,23 @@ def batchable(cfg: TrainConfig, lrs: Sequence[float] | None = None) -> str | Non
 def member_config(cfg: TrainConfig, seed: int, lr: float | None = None) -> TrainConfig:
     """The single run a member stands for."""
     return dataclasses.replace(cfg, seed=seed, **({} if lr is None else {"lr": lr}))
+
+
+def load_seeds(dataset: str, seeds: Sequence[int]) -> tuple[list[Dataset], list[Record]]:
+    """Each seed's split of `dataset`, and the first one's note records (a fallback is the same for all)."""
+    loaded = [load_recorded(dataset, s) for s in seeds]
+    return [data for data, _ in loaded], loaded[0][1]
+
+
+def train_seeds(cfg: TrainConfig, datas: Sequence[Dataset], run: str, seeds: Sequence[int]) -> Iterator[Record]:
+    """`run` on each seed, named seeded_run(run, seed): one batched network where that is exact, else the
+    engine's single runs one after another."""
+    runs = [seeded_run(run, s) for s in seeds]
+    if batchable(cfg) is None:
+        yield from train_ensemble(cfg, datas, runs, seeds)
+        return
+    for seed, data, name in zip(seeds, datas, runs, strict=True):
+        yield from train(member_config(cfg, seed), data, name)
 
 
 def train_ensemble(cfg: TrainConfig, datas: Sequence[Dataset], runs: Sequence[str],

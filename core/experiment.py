@@ -18,24 +18,9 @@ import pandas as pd
 from .config import apply_preset
 from .data import FALLBACK, fallback_note
 from .data import fetch as fetch_dataset
-from .records import Record
+from .records import Record, seeded_run, split_seed
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"  # the lessons' prose, by language
-
-# A run trained on several seeds is named `<run>@seed<k>` for seed k: built and split here only.
-SEED_MARK = "@seed"
-
-
-def seeded_run(run: str, seed: int) -> str:
-    """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
-    return f"{run}{SEED_MARK}{seed}" if run else run
-
-
-def split_seed(run: str) -> tuple[str, int | None]:
-    """(the run's name without its seed, the seed), or (run, None) for a run named without one."""
-    base, mark, seed = run.rpartition(SEED_MARK)
-    return (base, int(seed)) if mark and seed.isdigit() else (run, None)
-
 
 @dataclass(frozen=True)
 class RunNames:

@@ -71,6 +71,21 @@ def to_frame(records: Iterable[Record]) -> pd.DataFrame:
     return df
 
 
+# A run trained on several seeds is named `<run>@seed<k>` for seed k: built and split here only.
+SEED_MARK = "@seed"
+
+
+def seeded_run(run: str, seed: int) -> str:
+    """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
+    return f"{run}{SEED_MARK}{seed}" if run else run
+
+
+def split_seed(run: str) -> tuple[str, int | None]:
+    """(the run's name without its seed, the seed), or (run, None) for a run named without one."""
+    base, mark, seed = run.rpartition(SEED_MARK)
+    return (base, int(seed)) if mark and seed.isdigit() else (run, None)
+
+
 def divergence(run: str, step: int, reason: float) -> list[Record]:
     """The records that end a diverged run: why (`diverged_reason`, a REASONS key), then `diverged`."""
     return [Record(run, step, "diverged_reason", None, reason), Record(run, step, "diverged", None, float(step))]

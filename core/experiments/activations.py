@@ -10,12 +10,13 @@ from ..claims import Claim, Control, Verdict, between, probe_steps, values
 from ..config import ConfigError, param, project, same_as
 from ..data import load_recorded
 from ..engine import LessonConfig, TrainConfig, train
+from ..ensemble import load_seeds, train_seeds
 from ..experiment import Experiment, Lesson, single
 from ..export import Plan
 from ..i18n import N_, _
 from ..nets import ACTIVATIONS
 from ..recipe import interleave
-from ..records import Record
+from ..records import Record, seeded_run
 
 NAME = "activations"
 
@@ -231,6 +232,25 @@ def run(cfg: Config) -> Iterator[Record]:
 
 
 
+def run_seeds(cfg: Config, seeds) -> Iterator[Record]:
+    """Each activation's network on every seed, the seeds of one activation trained as one batched ensemble
+    (core.ensemble), the activations a step of each in turn; a run's `wall_seconds` is its ensemble's compute
+    time shared equally among its seeds."""
+    datas, notes = load_seeds(cfg.dataset, seeds)
+    yield from notes
+    runs = {RUNS.build(activation=a): train_seeds(variant(cfg, a), datas, RUNS.build(activation=a), seeds)
+            for a in cfg.activations}
+    timings: dict[str, float] = {}
+    last: dict[str, int] = {}
+    for r in interleave(runs, timings):
+        last[r.run] = r.step
+        yield r
+    for name, seconds in timings.items():
+        for seed in seeds:
+            run = seeded_run(name, seed)
+            yield Record(run, last.get(run, 0), "wall_seconds", None, seconds / len(seeds))
+
+
 def export_plan(cfg: Config) -> Plan:
     return Plan({RUNS.build(activation=a): variant(cfg, a) for a in cfg.activations})
 
@@ -244,7 +264,7 @@ EXPERIMENT = Experiment(
              "act_std", "saturated_fraction", "wall_seconds"),
     work=lambda cfg: cfg.steps * len(cfg.activations),
     smoke={"activations": ("relu", "selu"), "steps": 10, "depth": 2}, timing_metrics=("wall_seconds",),
-    claims=CLAIMS, export=export_plan)
+    claims=CLAIMS, export=export_plan, run_seeds=run_seeds)
 
 LESSON = Lesson(
     NAME, N_("Activation functions"),

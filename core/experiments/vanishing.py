@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from ..claims import Claim, Control, Verdict, between, diverged, last, probe_steps, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
-from ..ensemble import batchable, member_config, train_ensemble
-from ..experiment import Experiment, Lesson, RunNames, seeded_run
+from ..ensemble import load_seeds, train_seeds
+from ..experiment import Experiment, Lesson, RunNames
 from ..export import Plan
 from ..i18n import N_, _
 from ..records import Record
@@ -58,19 +58,9 @@ def run(cfg: Config) -> Iterator[Record]:
 
 def run_seeds(cfg: Config, seeds) -> Iterator[Record]:
     """The network on each seed, trained as one batched ensemble where that is exact (core.ensemble)."""
-    name = RUNS.build(activation=cfg.activation, init=cfg.init)
-    datas = []
-    for i, seed in enumerate(seeds):
-        data, notes = load_recorded(cfg.dataset, seed)
-        datas.append(data)
-        if i == 0:
-            yield from notes
-    runs = [seeded_run(name, s) for s in seeds]
-    if batchable(cfg) is None:
-        yield from train_ensemble(cfg, datas, runs, seeds)
-        return
-    for seed, data, run_name in zip(seeds, datas, runs, strict=True):
-        yield from train(member_config(cfg, seed), data, run_name)
+    datas, notes = load_seeds(cfg.dataset, seeds)
+    yield from notes
+    yield from train_seeds(cfg, datas, RUNS.build(activation=cfg.activation, init=cfg.init), seeds)
 
 
 def _grad_ratio(records: list[Record]) -> tuple[float, int] | None:
