@@ -48,7 +48,8 @@ _training_lock = threading.Lock()
 
 
 @contextmanager
-def _counted() -> Iterator[None]:
+def counted() -> Iterator[None]:
+    """Count this thread as training while inside (spare_cpu reads the count)."""
     me = threading.get_ident()
     with _training_lock:
         _training[me] = _training.get(me, 0) + 1
@@ -346,7 +347,7 @@ def train(cfg: TrainConfig, data: Dataset, run: str = "run", model: MLP | None =
     """
     tune_allocator()
     try:
-        with _counted():
+        with counted():
             yield from _train(cfg, data, run, model, params, schedule_factory, measure_beside)
     finally:
         release_memory()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,18 @@ import torch.nn.functional as F
 from . import probes
 from .data import Dataset, load_recorded
 from .device import release_memory, resolve, tune_allocator, use_configured_threads
-from .engine import Measured, TrainConfig, build_model, draws_while_training, probe_activations, train
+from .engine import (
+    BackgroundMeasurer,
+    Measured,
+    RecordQueue,
+    TrainConfig,
+    build_model,
+    counted,
+    draws_while_training,
+    probe_activations,
+    spare_cpu,
+    train,
+)
 from .optim import make_optimizer
 from .recipe import BLOWN_UP, MLP, NON_FINITE, BlowUp, batches, clip_and_check, make_schedule, step_schedule
 from .records import Record, divergence, seeded_run
@@ -131,20 +142,23 @@ def train_seeds(cfg: TrainConfig, datas: Sequence[Dataset], run: str, seeds: Seq
         yield from train(member_config(cfg, seed), data, name)
 
 
-def train_ensemble(cfg: TrainConfig, datas: Sequence[Dataset], runs: Sequence[str],
-                   seeds: Sequence[int], lrs: Sequence[float] | None = None) -> Iterator[Record]:
+def train_ensemble(cfg: TrainConfig, datas: Sequence[Dataset], runs: Sequence[str], seeds: Sequence[int],
+                   lrs: Sequence[float] | None = None, measure_beside: bool | None = None) -> Iterator[Record]:
     """Train member k (seed `seeds[k]`, data `datas[k]`, learning rate `lrs[k]` or cfg.lr) and yield its
-    records as `runs[k]`, step by step: each step's records member by member, in a single run's order."""
+    records as `runs[k]`: member k's records come in its single run's order. Probes and evaluations of every
+    member are measured in one go, beside the training where a CPU is spare (engine.BackgroundMeasurer), as a
+    single run measures them."""
     if (why := batchable(cfg, lrs)) is not None:
         raise ValueError(f"these members cannot train as one network: {why}")
     tune_allocator()
     try:
-        yield from _train(cfg, datas, runs, seeds, lrs)
+        with counted():
+            yield from _train(cfg, datas, runs, seeds, lrs, measure_beside)
     finally:
         release_memory()
 
 
-def _train(cfg, datas, runs, seeds, lrs) -> Iterator[Record]:
+def _train(cfg, datas, runs, seeds, lrs, measure_beside) -> Iterator[Record]:
     use_configured_threads()
     n = len(seeds)
     lrs = list(lrs) if lrs is not None else [cfg.lr] * n
@@ -169,68 +183,82 @@ def _train(cfg, datas, runs, seeds, lrs) -> Iterator[Record]:
     blown_up = [BlowUp(math.log(d.n_classes)) for d in datas]
     bn = len(members[0].norms) > 0
     measured = [Measured(run, x[k], *vals[k], bn) for k, run in enumerate(runs)]
-    alive = list(range(n))
+    x_probe = [v[0][:probes.PROBE_EXAMPLES] for v in vals]
+    if measure_beside is None:
+        measure_beside = device.type == "cpu" and spare_cpu()
+    beside = BackgroundMeasurer(net, background=measure_beside)  # one copy of every member per measurement
+    queues = [RecordQueue() for _ in range(n)]
+    alive, stopped = list(range(n)), set()
 
-    for step in range(1, cfg.steps + 1):
-        idx = torch.stack([next(o) for o in orders]).to(device)
-        xb, yb = x[rows, idx], y[rows, idx]
-        probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
-        logits = net(xb)
-        losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(n, -1).mean(1)
-        loss_values = losses.tolist()
-        out: dict[int, list[Record]] = {k: [] for k in alive}
-        ended = []
-        for k in alive:
-            reason = NON_FINITE if not math.isfinite(loss_values[k]) else \
-                BLOWN_UP if blown_up[k](loss_values[k]) else None
-            if reason is not None:
-                out[k] += divergence(runs[k], step, reason)
-                ended.append(k)
-        going = [k for k in alive if k not in ended]
-        opt.zero_grad(set_to_none=True)
-        if going:
-            losses[going].sum().backward()
-        clipping = probing and (cfg.clip_value > 0 or cfg.clip_norm > 0)
-        stats, norms, before = {}, {}, {}
-        for k in list(going):
-            raw = probes.gradients(params[k]) if clipping else None
-            if not clip_and_check(params[k], cfg.clip_value, cfg.clip_norm):
-                out[k] += divergence(runs[k], step, NON_FINITE)
-                going.remove(k)
-                ended.append(k)
-                continue
-            if raw is not None and math.isfinite(turned := probes.cosine(raw, params[k])):
-                out[k].append(Record(runs[k], step, "clip_cosine", None, turned))
-            if probing:
-                norms[k], before[k] = probes.grad_norms(members[k]), probes.weights(members[k])
-                stats[k] = probe_activations(members[k], vals[k][0][:probes.PROBE_EXAMPLES])
+    def stop(k: int, step: int, reason: float) -> None:
+        queues[k].put(divergence(runs[k], step, reason))
+        stopped.add(k)
+
+    try:
+        for step in range(1, cfg.steps + 1):
+            idx = torch.stack([next(o) for o in orders]).to(device)
+            xb, yb = x[rows, idx], y[rows, idx]
+            probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
+            logits = net(xb)
+            losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(n, -1).mean(1)
+            loss_values = losses.tolist()
+            for k in alive:
+                if not math.isfinite(loss_values[k]):
+                    stop(k, step, NON_FINITE)
+                elif blown_up[k](loss_values[k]):
+                    stop(k, step, BLOWN_UP)
+            going = [k for k in alive if k not in stopped]
+            opt.zero_grad(set_to_none=True)
+            if going:
+                losses[going].sum().backward()
+            clipping = probing and (cfg.clip_value > 0 or cfg.clip_norm > 0)
+            norms, before = {}, {}
+            for k in list(going):
+                raw = probes.gradients(params[k]) if clipping else None
+                if not clip_and_check(params[k], cfg.clip_value, cfg.clip_norm):
+                    stop(k, step, NON_FINITE)
+                    going.remove(k)
+                    continue
+                if raw is not None and math.isfinite(turned := probes.cosine(raw, params[k])):
+                    queues[k].put([Record(runs[k], step, "clip_cosine", None, turned)])
+                if probing:
+                    norms[k], before[k] = probes.grad_norms(members[k]), probes.weights(members[k])
+                if schedule is not None:
+                    queues[k].put([Record(runs[k], step, "lr", None, group_of[k]["lr"])])  # the rate this step used
+            if probing and going:
+                stats = beside.submit(lambda shadow, ks=tuple(going): {
+                    k: probe_activations(shadow.members[k], x_probe[k]) for k in ks})
+            for k in stopped:
+                for p in params[k]:
+                    p.grad = None  # a stopped member's weights stay as they were
+            opt.step()
             if schedule is not None:
-                out[k].append(Record(runs[k], step, "lr", None, group_of[k]["lr"]))
-        for k in ended:
-            for p in params[k]:
-                p.grad = None  # a stopped member's weights stay as they were
-        opt.step()
-        if schedule is not None:
-            step_schedule(schedule, sum(loss_values[k] for k in going) / max(1, len(going)))
-        if going:
-            hits = (logits[going].argmax(2) == yb[going]).float().mean(1).tolist()
-        for j, k in enumerate(going):
-            out[k] += [Record(runs[k], step, "loss", None, loss_values[k]),
-                       Record(runs[k], step, "accuracy", None, hits[j])]
-            finishes = []
-            if probing:
-                finishes.append((measured[k].probe(norms[k], probes.update_ratios(before[k], members[k]), step),
-                                 stats[k]))
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                finishes.append((measured[k].evaluated(step), measured[k].evaluation(members[k])))
-            for finish, result in finishes:
-                records, stop = finish(result)
-                out[k] += records
-                if stop:
-                    ended.append(k)
-                    break
-        for k in alive:
-            yield from out[k]
-        alive = [k for k in alive if k not in ended]
-        if not alive:
-            return
+                step_schedule(schedule, sum(loss_values[k] for k in going) / max(1, len(going)))
+            evaluating = step % cfg.eval_every == 0 or step == cfg.steps
+            if evaluating and going:
+                evaluations = beside.submit(lambda shadow, ks=tuple(going): {
+                    k: measured[k].evaluation(shadow.members[k]) for k in ks})
+            hits = (logits[going].argmax(2) == yb[going]).float().mean(1).tolist() if going else []
+            for j, k in enumerate(going):
+                queues[k].put([Record(runs[k], step, "loss", None, loss_values[k]),
+                               Record(runs[k], step, "accuracy", None, hits[j])])
+                if probing:
+                    ratios = probes.update_ratios(before[k], members[k])
+                    queues[k].defer(stats, _member(k, measured[k].probe(norms[k], ratios, step)))
+                if evaluating:
+                    queues[k].defer(evaluations, _member(k, measured[k].evaluated(step)))
+            for k in alive:
+                if (yield from queues[k].drain()):
+                    stopped.add(k)  # a measurement found it diverged: what it trained since is dropped
+            alive = [k for k in alive if k not in stopped]
+            if not alive:
+                break
+        for queue in queues:
+            yield from queue.drain(wait=True)
+    finally:
+        beside.close()
+
+
+def _member(k: int, finish: Callable) -> Callable:
+    """A finish for member k's part of a measurement taken of every member at once."""
+    return lambda results: finish(results[k])

@@ -24,10 +24,10 @@ def by_run(records: list[Record]) -> dict[str, dict[tuple, float]]:
     return out
 
 
-def ensemble_and_singles(cfg: TrainConfig, seeds=SEEDS, lrs=None):
+def ensemble_and_singles(cfg: TrainConfig, seeds=SEEDS, lrs=None, beside=None):
     datas = [load(cfg.dataset, s) for s in seeds]
     runs = [f"s{s}" for s in seeds]
-    ens = by_run(list(train_ensemble(cfg, datas, runs, seeds, lrs)))
+    ens = by_run(list(train_ensemble(cfg, datas, runs, seeds, lrs, measure_beside=beside)))
     singles = {}
     for k, s in enumerate(seeds):
         c = dataclasses.replace(cfg, seed=s, **({} if lrs is None else {"lr": lrs[k]}))
@@ -56,10 +56,11 @@ SMALL = dict(depth=4, width=24, steps=20, probe_every=5, eval_every=10)
     {"activation": "leaky_relu", "optimizer": "adamw", "weight_decay": 0.01, "clip_value": 0.5, "lr": 0.003,
      "schedule": "1cycle"},
 ], ids=["sgd-sigmoid", "adam-bn-after", "nesterov-bn-before-cosine", "clip-norm-rmsprop", "adamw-clip-value-1cycle"])
-def test_each_member_trains_as_the_single_run_with_its_seed(changes):
+@pytest.mark.parametrize("beside", [False, True], ids=["in-place", "beside"])
+def test_each_member_trains_as_the_single_run_with_its_seed(changes, beside):
     """Every record of member k (losses, probes, evaluations, BN's running-statistic errors) equals the
-    engine's single run with seed k; the first 20 losses within 1e-5."""
-    ens, singles = ensemble_and_singles(TrainConfig(**SMALL, **changes))
+    engine's single run with seed k, measured in place or beside the training; the first 20 losses within 1e-5."""
+    ens, singles = ensemble_and_singles(TrainConfig(**SMALL, **changes), beside=beside)
     for run, single in singles.items():
         for step in range(1, 21):
             assert abs(ens[run][(step, "loss", None)] - single[(step, "loss", None)]) < 1e-5
@@ -106,9 +107,10 @@ def test_a_member_at_its_own_learning_rate_follows_a_separate_optimizer_at_that_
     assert len(set(losses)) == 3  # the rates did differ
 
 
-def test_a_member_that_diverges_stops_and_the_others_go_on():
+@pytest.mark.parametrize("beside", [False, True], ids=["in-place", "beside"])
+def test_a_member_that_diverges_stops_and_the_others_go_on(beside):
     cfg = TrainConfig(**SMALL, activation="relu", init="he_normal")
-    ens, singles = ensemble_and_singles(cfg, lrs=[0.1, 50.0, 0.1])
+    ens, singles = ensemble_and_singles(cfg, lrs=[0.1, 50.0, 0.1], beside=beside)
     assert (20, "loss", None) not in ens["s1"] and any(m == "diverged" for _, m, _ in ens["s1"])
     assert ens["s1"].keys() == singles["s1"].keys()  # it stopped where its single run stops
     assert_same_records(ens, singles)  # the others trained on, unharmed
