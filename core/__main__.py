@@ -213,10 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {option(exc.option)} {exc.message}\n")
         return 2
     if head.command == "export":
-        if seeds is not None:
-            sys.stderr.write("error: --seeds: a script trains one seed; give --seed\n")
-            return 2
-        return export_command(experiment, cfg, out)
+        return export_command(experiment, cfg, out, seeds)
     run = experiment.run(cfg) if seeds is None else experiment.over_seeds(cfg, seeds)
     records: list = []
     try:
@@ -256,12 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def export_command(experiment: Experiment, cfg, out: str) -> int:
+def export_command(experiment: Experiment, cfg, out: str, seeds: list[int] | None = None) -> int:
     """Write the run as a standalone script (to standard output for `--out -`), atomically."""
     from .export import NotExportable, script
 
     try:
-        text = script(experiment, cfg, None if out == "-" else Path(out).name)
+        text = script(experiment, cfg, None if out == "-" else Path(out).name, seeds)
     except NotExportable as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

@@ -1,7 +1,6 @@
-"""Several seeds of one MLP trained as one batched network: the members' layers run as batched matmuls.
-
-Small MLPs on a CPU spend most of a step dispatching operators, so N members cost little more than one
-when each layer of all N is a single `baddbmm`. What a member is stays the single run's:
+"""Several seeds of one MLP trained as one batched network (core.recipe.EnsembleMLP): each layer of every
+member in one `baddbmm`, which saves the per-operator dispatch of N separate runs, not their arithmetic
+(`python -m benchmarks` measures the ratio as seeds5_ratio). What a member is stays the single run's:
 
 - each member *is* the MLP `engine.build_model` makes for its seed, so its initial weights are the
   single run's bit for bit (torch.nn.init on its own generator), and its data split and batch order
@@ -20,7 +19,8 @@ when each layer of all N is a single `baddbmm`. What a member is stays the singl
   the divergence checks act per member, and a member that diverges stops (its `diverged` records) while
   the others go on;
 - probes and evaluations run on the member's own module with the engine's code (`engine.Measured`), so
-  a member's records mean what a single run's mean.
+  a member's records mean what a single run's mean; an exported script trains the same ensemble
+  (core.recipe.train_together).
 
 What cannot be batched exactly trains one seed after another (`batchable` says why not): activations that
 draw random numbers while training (RReLU: the draws would come in another order), and the schedules that
@@ -34,7 +34,6 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from . import probes
 from .data import Dataset, load_recorded
@@ -52,61 +51,19 @@ from .engine import (
     train,
 )
 from .optim import make_optimizer
-from .recipe import BLOWN_UP, MLP, NON_FINITE, BlowUp, batches, clip_and_check, make_schedule, step_schedule
-from .records import Record, divergence, seeded_run
-
-
-class EnsembleMLP(torch.nn.Module):
-    """N MLPs of one shape run as one: each hidden layer of every member in one batched matmul."""
-
-    def __init__(self, members: Sequence[MLP]):
-        super().__init__()
-        self.members = torch.nn.ModuleList(members)
-        first = members[0]
-        self.order = [("linear", _index(first.linears, m)) if isinstance(m, torch.nn.Linear) else
-                      ("norm", _index(first.norms, m)) if isinstance(m, torch.nn.BatchNorm1d) else
-                      ("act", _index(first.acts, m)) for m in first.body]
-        # each member's running statistics become views into one [N, width] buffer per layer
-        self.running: list[tuple[torch.Tensor, torch.Tensor]] = []
-        for i in range(len(first.norms)):
-            mean = torch.stack([m.norms[i].running_mean for m in members])
-            var = torch.stack([m.norms[i].running_var for m in members])
-            for k, m in enumerate(members):
-                m.norms[i].running_mean = mean[k]
-                m.norms[i].running_var = var[k]
-            self.running.append((mean, var))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits `[N, batch, classes]` for inputs `[N, batch, features]` (member k's batch in row k)."""
-        members = self.members
-        for kind, i in self.order:
-            if kind == "linear":
-                weight = torch.stack([m.linears[i].weight for m in members])
-                bias = torch.stack([m.linears[i].bias for m in members])
-                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
-            elif kind == "act":
-                x = members[0].acts[i](x)  # elementwise, the same function for every member
-            else:
-                x = self._norm(i, x)
-        return x
-
-    def _norm(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        n, batch, width = x.shape
-        bn = self.members[0].norms[i]
-        mean, var = self.running[i]
-        flat = x.transpose(0, 1).reshape(batch, n * width)  # feature k·width + j is member k's feature j
-        out = F.batch_norm(flat, mean.view(-1), var.view(-1),
-                           torch.stack([m.norms[i].weight for m in self.members]).view(-1),
-                           torch.stack([m.norms[i].bias for m in self.members]).view(-1),
-                           training=self.training, momentum=bn.momentum, eps=bn.eps)
-        if self.training:
-            for m in self.members:
-                m.norms[i].num_batches_tracked += 1
-        return out.view(batch, n, width).transpose(0, 1)
-
-
-def _index(modules: torch.nn.ModuleList, module: torch.nn.Module) -> int:
-    return next(i for i, m in enumerate(modules) if m is module)
+from .recipe import (
+    BLOWN_UP,
+    NON_FINITE,
+    BlowUp,
+    EnsembleMLP,
+    batches,
+    clip_and_check,
+    make_schedule,
+    member_losses,
+    seeded_run,
+    step_schedule,
+)
+from .records import Record, divergence
 
 
 def batchable(cfg: TrainConfig, lrs: Sequence[float] | None = None) -> str | None:
@@ -200,7 +157,7 @@ def _train(cfg, datas, runs, seeds, lrs, measure_beside) -> Iterator[Record]:
             xb, yb = x[rows, idx], y[rows, idx]
             probing = step == 1 or step % cfg.probe_every == 0 or step == cfg.steps
             logits = net(xb)
-            losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(n, -1).mean(1)
+            losses = member_losses(logits, yb)
             loss_values = losses.tolist()
             for k in alive:
                 if not math.isfinite(loss_values[k]):

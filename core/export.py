@@ -63,6 +63,12 @@ def network(run: str, cfg: TrainConfig, p: Plan) -> dict:
     } | ({"steps": cfg.steps} if p.transfer else {})
 
 
+def _seeds_line(seeds: list[int] | None) -> str:
+    if not seeds:
+        return ""
+    return f"SEEDS = {list(seeds)!r}  # each network trains on every seed, the seeds together as one batched network\n"
+
+
 def _settings_line(experiment, cfg) -> str:
     """The non-default options of `cfg`, as the runner's command line takes them."""
     default = experiment.config()
@@ -111,6 +117,14 @@ def main():
     with csv_rows(out) as write:
         side_by_side(networks, load_data(DATASET, COMMON["seed"]), write, **OPTIONS)
 '''
+_SEEDS_MAIN = '''
+
+def main():
+    steps, out = command_line(__doc__.split("\\n\\n")[0], STEPS)
+    networks = [{**COMMON, **net, "steps": steps} for net in NETWORKS]
+    with csv_rows(out) as write:
+        seeds_side_by_side(networks, SEEDS, [load_data(DATASET, seed) for seed in SEEDS], write)
+'''
 _TRANSFER_MAIN = '''
 
 def main():
@@ -120,22 +134,39 @@ def main():
 '''
 
 
-def script(experiment, cfg, filename: str | None = None) -> str:
-    """The standalone script of `experiment` run with `cfg` (raise NotExportable where there is none);
-    `filename` is what its usage lines call it (default: <experiment>_run.py, the page's download name)."""
+def _check_seeds(experiment, p: Plan) -> None:
+    """Raise NotExportable where a script cannot train the run's seeds as the lab does: as one batched network."""
+    from .ensemble import batchable
+
+    if experiment.run_seeds is None or p.transfer or p.fair_grid or p.lr_range or p.build_first or p.chosen_lr:
+        raise NotExportable(f"a script of {experiment.name} trains one seed: give --seed")
+    for c in p.networks.values():
+        if (why := batchable(c)) is not None:
+            raise NotExportable(f"a script of several seeds trains them as one batched network, and {why}: "
+                                "give --seed")
+
+
+def script(experiment, cfg, filename: str | None = None, seeds: list[int] | None = None) -> str:
+    """The standalone script of `experiment` run with `cfg` (raise NotExportable where there is none), on each of
+    `seeds` if given; `filename` is what its usage lines call it (default: <experiment>_run.py, the page's
+    download name)."""
     filename = filename or f"{experiment.name}_run.py"
     p = plan(experiment, cfg)
+    if seeds:
+        _check_seeds(experiment, p)
     first = next(iter(p.networks.values()))
     nets = [network(run, c, p) for run, c in p.networks.items()]
-    options = _settings_line(experiment, cfg)
+    options = _settings_line(experiment, cfg) + (f" --seeds {','.join(map(str, seeds))}" if seeds else "")
+    options = options.strip()
     command = f"python -m core run {experiment.name}" + (f" {options}" if options else "")
     needs = "torch and scikit-learn" if first.dataset == "digits" else "torch and torchvision"
     usage = (f"python {filename} --out a.csv\n    {command} --out b.csv" if p.transfer else
              f"python {filename} --steps 30 --out a.csv\n    {command} --steps 30 --out b.csv")
     source = inspect.getsource(recipe)
     body = source[source.index('"""', 3) + 3:].lstrip("\n")  # the recipe without its own docstring
+    count = len(nets) * (len(seeds) if seeds else 1)
     return f'''#!/usr/bin/env python3
-"""{experiment.title}: {len(nets)} network{"s" if len(nets) > 1 else ""}, exported from the Deep-Net Training Lab.
+"""{experiment.title}: {count} network{"s" if count > 1 else ""}, exported from the Deep-Net Training Lab.
 
 The same run as `{command}`:
 {textwrap.fill(experiment.summary, 96)}
@@ -153,7 +184,7 @@ the same seed and torch version its records equal the lab's (its tests hold them
 
 # -- This run ------------------------------------------------------------------------------------------
 
-{_constants(nets, p, first)}{_TRANSFER_MAIN if p.transfer else _MAIN}
+{_constants(nets, p, first)}{_seeds_line(seeds)}{_TRANSFER_MAIN if p.transfer else _SEEDS_MAIN if seeds else _MAIN}
 
 if __name__ == "__main__":
     main()

@@ -114,6 +114,71 @@ class MLP(nn.Module):
         return self.body(x)
 
 
+class EnsembleMLP(nn.Module):
+    """N MLPs of one shape trained as one: each layer of every member in one batched matmul.
+
+    The members stay whole MLPs with their own parameters (their initial weights are their own runs', bit for
+    bit), stacked into [N, out, in] on every forward pass, so one optimizer with a parameter group per learning
+    rate steps each member as it would step it alone. Batch norm normalises the N·width features of a layer in
+    one call; each member's running statistics are views into the stacked buffers that call updates, so the
+    member's own module reads them in eval mode."""
+
+    def __init__(self, members: list[MLP]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        first = members[0]
+        self.order = [("linear", _index(first.linears, m)) if isinstance(m, nn.Linear) else
+                      ("norm", _index(first.norms, m)) if isinstance(m, nn.BatchNorm1d) else
+                      ("act", _index(first.acts, m)) for m in first.body]
+        # each member's running statistics become views into one [N, width] buffer per layer
+        self.running: list[tuple[torch.Tensor, torch.Tensor]] = []
+        for i in range(len(first.norms)):
+            mean = torch.stack([m.norms[i].running_mean for m in members])
+            var = torch.stack([m.norms[i].running_var for m in members])
+            for k, m in enumerate(members):
+                m.norms[i].running_mean = mean[k]
+                m.norms[i].running_var = var[k]
+            self.running.append((mean, var))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits `[N, batch, classes]` for inputs `[N, batch, features]` (member k's batch in row k)."""
+        members = self.members
+        for kind, i in self.order:
+            if kind == "linear":
+                weight = torch.stack([m.linears[i].weight for m in members])
+                bias = torch.stack([m.linears[i].bias for m in members])
+                x = torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+            elif kind == "act":
+                x = members[0].acts[i](x)  # elementwise, the same function for every member
+            else:
+                x = self._norm(i, x)
+        return x
+
+    def _norm(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        n, batch, width = x.shape
+        bn = self.members[0].norms[i]
+        mean, var = self.running[i]
+        flat = x.transpose(0, 1).reshape(batch, n * width)  # feature k·width + j is member k's feature j
+        out = F.batch_norm(flat, mean.view(-1), var.view(-1),
+                           torch.stack([m.norms[i].weight for m in self.members]).view(-1),
+                           torch.stack([m.norms[i].bias for m in self.members]).view(-1),
+                           training=self.training, momentum=bn.momentum, eps=bn.eps)
+        if self.training:
+            for m in self.members:
+                m.norms[i].num_batches_tracked += 1
+        return out.view(batch, n, width).transpose(0, 1)
+
+
+def _index(modules: nn.ModuleList, module: nn.Module) -> int:
+    return next(i for i, m in enumerate(modules) if m is module)
+
+
+def member_losses(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each member's mean cross-entropy, [N], from logits [N, batch, classes] and labels [N, batch]: their sum's
+    gradient is each member's own."""
+    return F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none").view(len(logits), -1).mean(1)
+
+
 # -- schedules -----------------------------------------------------------------------------------------
 
 def _power(optimizer: optim.Optimizer, steps: int) -> lr_scheduler.LRScheduler:
@@ -362,6 +427,89 @@ def train(net: dict, data, model: MLP | None = None, params=None):
                 return
             yield run, step, "val_loss", "", val_loss
             yield run, step, "val_accuracy", "", val_accuracy
+
+
+def train_together(nets: list[dict], datas: list, steps: int):
+    """Train networks of one shape (a network dict each, with its own seed, data and rate) as one EnsembleMLP for
+    `steps` steps, yielding each one's rows as `train` does; a network that diverges stops, the others go on."""
+    members = [build(net, data[0].shape[1], data[4]) for net, data in zip(nets, datas, strict=True)]
+    for m in members:
+        m.train()
+    model = EnsembleMLP(members).train()
+    params = [[p for p in m.parameters() if p.requires_grad] for m in members]
+    by_lr: dict = {}  # one parameter group per learning rate
+    for k, net in enumerate(nets):
+        by_lr.setdefault(net["lr"], []).append(k)
+    first = nets[0]
+    opt = getattr(optim, first["optimizer"])([{"params": [p for k in ks for p in params[k]], "lr": lr}
+                                              for lr, ks in by_lr.items()], lr=first["lr"], **first["optimizer_args"])
+    group_of = {k: opt.param_groups[g] for g, ks in enumerate(by_lr.values()) for k in ks}
+    schedule = make_schedule(first["schedule"], opt, steps) if first["schedule"] else None
+    x, y = torch.stack([d[0] for d in datas]), torch.stack([d[1] for d in datas])
+    orders = [batches(x.shape[1], net["batch_size"], torch.Generator().manual_seed(net["seed"])) for net in nets]
+    rows = torch.arange(len(nets)).unsqueeze(1)
+    blown_up = [BlowUp(math.log(d[4])) for d in datas]
+    alive = list(range(len(nets)))
+
+    def end(k, step, reason):
+        alive.remove(k)
+        run = nets[k]["run"]
+        return [(run, step, "diverged_reason", "", reason), (run, step, "diverged", "", float(step))]
+
+    for step in range(1, steps + 1):
+        idx = torch.stack([next(o) for o in orders])
+        xb, yb = x[rows, idx], y[rows, idx]
+        logits = model(xb)
+        losses = member_losses(logits, yb)
+        values = losses.tolist()
+        for k in list(alive):
+            if not math.isfinite(values[k]) or blown_up[k](values[k]):
+                yield from end(k, step, NON_FINITE if not math.isfinite(values[k]) else BLOWN_UP)
+        opt.zero_grad(set_to_none=True)
+        if alive:
+            losses[alive].sum().backward()
+        for k in list(alive):
+            if not clip_and_check(params[k], first["clip_value"], first["clip_norm"]):
+                yield from end(k, step, NON_FINITE)
+            elif schedule is not None:
+                yield nets[k]["run"], step, "lr", "", group_of[k]["lr"]  # the rate this step used
+        if not alive:
+            return
+        for k in set(range(len(nets))) - set(alive):
+            for p in params[k]:
+                p.grad = None  # a stopped network's weights stay as they were
+        opt.step()
+        if schedule is not None:
+            step_schedule(schedule, sum(values[k] for k in alive) / len(alive))
+        hits = (logits[alive].argmax(2) == yb[alive]).float().mean(1).tolist()
+        for j, k in enumerate(list(alive)):
+            run = nets[k]["run"]
+            yield run, step, "loss", "", values[k]
+            yield run, step, "accuracy", "", hits[j]
+            if step % nets[k]["eval_every"] == 0 or step == steps:
+                val_loss, val_accuracy = evaluate(members[k], *datas[k][2:4])
+                if not math.isfinite(val_loss):
+                    yield from end(k, step, NON_FINITE)
+                    continue
+                yield run, step, "val_loss", "", val_loss
+                yield run, step, "val_accuracy", "", val_accuracy
+
+
+SEED_MARK = "@seed"  # a run trained on several seeds is named <run>@seed<k> for seed k
+
+
+def seeded_run(run: str, seed: int) -> str:
+    """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
+    return f"{run}{SEED_MARK}{seed}" if run else run
+
+
+def seeds_side_by_side(networks: list[dict], seeds: list[int], datas: list, write) -> None:
+    """Each network on every seed (runs <run>@seed<k>), the seeds of one network trained together as one
+    EnsembleMLP, the networks a step of each in turn."""
+    runs = {n["run"]: train_together([dict(n, run=seeded_run(n["run"], s), seed=s) for s in seeds], datas,
+                                     n["steps"]) for n in networks}
+    for row in interleave(runs):
+        write(row)
 
 
 def load_data(dataset: str, seed: int):

@@ -10,7 +10,13 @@ from typing import IO, NamedTuple
 import pandas as pd
 
 from .i18n import N_, _
-from .recipe import BLOWN_UP, BLOWUP, BLOWUP_STEPS, NON_FINITE  # the divergence rules
+from .recipe import (  # the divergence rules
+    BLOWN_UP,
+    BLOWUP,
+    BLOWUP_STEPS,
+    NON_FINITE,
+    SEED_MARK,  # a run on several seeds is named <run>@seed<k> (recipe.seeded_run)
+)
 
 COLUMNS = ("run", "step", "metric", "layer", "value")
 
@@ -69,15 +75,6 @@ def to_frame(records: Iterable[Record]) -> pd.DataFrame:
     df["layer"] = df["layer"].astype("Int64")
     df["value"] = df["value"].astype(float)
     return df
-
-
-# A run trained on several seeds is named `<run>@seed<k>` for seed k: built and split here only.
-SEED_MARK = "@seed"
-
-
-def seeded_run(run: str, seed: int) -> str:
-    """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
-    return f"{run}{SEED_MARK}{seed}" if run else run
 
 
 def split_seed(run: str) -> tuple[str, int | None]:

@@ -173,7 +173,8 @@ def test_bad_seeds_are_one_line_and_exit_2(argv, says, capsys):
 
 def test_a_run_name_keeps_its_fields_with_a_seed():
     from core.experiments import vanishing
-    from core.records import seeded_run, split_seed
+    from core.recipe import seeded_run
+    from core.records import split_seed
 
     name = seeded_run("relu-he_normal", 12)
     assert split_seed(name) == ("relu-he_normal", 12) and split_seed("relu-he_normal") == ("relu-he_normal", None)

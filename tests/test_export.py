@@ -36,6 +36,11 @@ CASES += [("activations", ["--activations", "rrelu,relu,selu"]),
           ("vanishing", ["--clip-value", "0.5", "--clip-norm", "2", "--schedule", "reduce_on_plateau"]),
           ("transfer", ["--activation", "rrelu", "--seeds", "2", "--epochs", "4", "--unfreeze-epochs", "2",
                         "--pretrain-steps", "40", "--variants", "unfreeze,frozen,finetune,scratch"])]
+# Several seeds: the script trains each network's seeds as one batched network, as the lab does (core.ensemble).
+CASES += [("vanishing", ["--seeds", "0,1,2", "--depth", "3"]),
+          ("vanishing", ["--seeds", "3,5,8", "--batch-norm", "before", "--optimizer", "adam", "--lr", "0.01",
+                         "--clip-norm", "1", "--schedule", "cosine", "--depth", "3"]),
+          ("activations", ["--seeds", "0,1,2", "--activations", "relu,elu,selu", "--depth", "3"])]
 IDS = [f"{name}-{'-'.join(argv).replace('--', '') or 'default'}" for name, argv in CASES]
 
 
@@ -64,6 +69,16 @@ def test_the_exported_script_reproduces_the_labs_records(name, chosen, tmp_path,
     worst = max(abs(v - lab[k]) for k, v in script.items())
     assert worst <= 1e-6, worst
     assert {k for k in lab if k[2] == "loss"} == {k for k in script if k[2] == "loss"}
+
+
+@pytest.mark.parametrize(("name", "argv", "says"), [
+    ("activations", ["--activations", "relu,rrelu"], "RReLU draws"),
+    ("vanishing", ["--schedule", "reduce_on_plateau"], "ReduceLROnPlateau"),
+    ("optimizers-net", [], "trains one seed")])
+def test_a_script_of_several_seeds_is_refused_where_it_would_not_train_as_the_lab(name, argv, says, capsys):
+    assert main(["export", name, *argv, "--seeds", "0,1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and "--seed" in err[0]
 
 
 def test_the_script_needs_only_torch_and_its_data_library(tmp_path):

@@ -15,8 +15,8 @@ from ..experiment import Experiment, Lesson, single
 from ..export import Plan
 from ..i18n import N_, _
 from ..nets import ACTIVATIONS
-from ..recipe import interleave
-from ..records import Record, seeded_run
+from ..recipe import interleave, seeded_run
+from ..records import Record
 
 NAME = "activations"
 
