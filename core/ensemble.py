@@ -88,15 +88,16 @@ def load_seeds(dataset: str, seeds: Sequence[int]) -> tuple[list[Dataset], list[
     return [data for data, _ in loaded], loaded[0][1]
 
 
-def train_seeds(cfg: TrainConfig, datas: Sequence[Dataset], run: str, seeds: Sequence[int]) -> Iterator[Record]:
+def train_seeds(cfg: TrainConfig, datas: Sequence[Dataset], run: str, seeds: Sequence[int],
+                measure_beside: bool | None = None) -> Iterator[Record]:
     """`run` on each seed, named seeded_run(run, seed): one batched network where that is exact, else the
     engine's single runs one after another."""
     runs = [seeded_run(run, s) for s in seeds]
     if batchable(cfg) is None:
-        yield from train_ensemble(cfg, datas, runs, seeds)
+        yield from train_ensemble(cfg, datas, runs, seeds, measure_beside=measure_beside)
         return
     for seed, data, name in zip(seeds, datas, runs, strict=True):
-        yield from train(member_config(cfg, seed), data, name)
+        yield from train(member_config(cfg, seed), data, name, measure_beside=measure_beside)
 
 
 def train_ensemble(cfg: TrainConfig, datas: Sequence[Dataset], runs: Sequence[str], seeds: Sequence[int],

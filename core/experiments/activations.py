@@ -222,14 +222,7 @@ def run(cfg: Config) -> Iterator[Record]:
     # measured beside (core.engine.BackgroundMeasurer) would leave its probes' time out, while an RReLU run never may
     runs = {RUNS.build(activation=a): train(variant(cfg, a), data, RUNS.build(activation=a), measure_beside=False)
             for a in cfg.activations}
-    timings: dict[str, float] = {}
-    last: dict[str, int] = {}
-    for r in interleave(runs, timings):
-        last[r.run] = r.step
-        yield r
-    for name, seconds in timings.items():
-        yield Record(name, last.get(name, 0), "wall_seconds", None, seconds)
-
+    yield from timed(runs)
 
 
 def run_seeds(cfg: Config, seeds) -> Iterator[Record]:
@@ -238,17 +231,22 @@ def run_seeds(cfg: Config, seeds) -> Iterator[Record]:
     time shared equally among its seeds."""
     datas, notes = load_seeds(cfg.dataset, seeds)
     yield from notes
-    runs = {RUNS.build(activation=a): train_seeds(variant(cfg, a), datas, RUNS.build(activation=a), seeds)
-            for a in cfg.activations}
+    runs = {RUNS.build(activation=a): train_seeds(variant(cfg, a), datas, RUNS.build(activation=a), seeds,
+                                                  measure_beside=False) for a in cfg.activations}  # as run() measures
+    yield from timed(runs, seeds)
+
+
+def timed(runs: dict, seeds=None) -> Iterator[Record]:
+    """The runs a step of each in turn; then each one's compute time (the time spent in its generator) as
+    `wall_seconds`, shared equally among its seeds where it trains several as one ensemble."""
     timings: dict[str, float] = {}
     last: dict[str, int] = {}
     for r in interleave(runs, timings):
         last[r.run] = r.step
         yield r
     for name, seconds in timings.items():
-        for seed in seeds:
-            run = seeded_run(name, seed)
-            yield Record(run, last.get(run, 0), "wall_seconds", None, seconds / len(seeds))
+        for run in [name] if seeds is None else [seeded_run(name, s) for s in seeds]:
+            yield Record(run, last.get(run, 0), "wall_seconds", None, seconds / (len(seeds) if seeds else 1))
 
 
 def export_plan(cfg: Config) -> Plan:
