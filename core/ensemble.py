@@ -60,6 +60,7 @@ from .recipe import (
     clip_and_check,
     make_schedule,
     member_losses,
+    rate_groups,
     seeded_run,
     step_schedule,
 )
@@ -126,12 +127,9 @@ def _train(cfg, datas, runs, seeds, lrs, measure_beside) -> Iterator[Record]:
     assert not any(draws_while_training(m) for m in members)
     net = EnsembleMLP(members).train()
     params = [[p for p in m.parameters() if p.requires_grad] for m in members]
-    by_lr: dict[float, list[int]] = {}  # one parameter group per learning rate
-    for k, lr in enumerate(lrs):
-        by_lr.setdefault(lr, []).append(k)
-    opt = make_optimizer(cfg.optimizer, [{"params": [p for k in ks for p in params[k]], "lr": lr}
-                                         for lr, ks in by_lr.items()], cfg.lr, cfg)
-    group_of = {k: opt.param_groups[g] for g, ks in enumerate(by_lr.values()) for k in ks}
+    groups, group_index = rate_groups(params, lrs)
+    opt = make_optimizer(cfg.optimizer, groups, cfg.lr, cfg)
+    group_of = [opt.param_groups[g] for g in group_index]
     schedule = make_schedule(cfg.schedule, opt, cfg.steps) if cfg.schedule != "constant" else None
     x = torch.stack([d.x_train for d in datas]).to(device)
     y = torch.stack([d.y_train for d in datas]).to(device)

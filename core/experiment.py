@@ -18,10 +18,11 @@ import pandas as pd
 from .config import apply_preset
 from .data import FALLBACK, fallback_note
 from .data import fetch as fetch_dataset
-from .recipe import seeded_run
-from .records import Record, split_seed
+from .recipe import seeded_run, split_seed
+from .records import Record
 
 CONTENT = Path(__file__).resolve().parent.parent / "content"  # the lessons' prose, by language
+
 
 @dataclass(frozen=True)
 class RunNames:

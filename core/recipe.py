@@ -429,6 +429,15 @@ def train(net: dict, data, model: MLP | None = None, params=None):
             yield run, step, "val_accuracy", "", val_accuracy
 
 
+def rate_groups(params: list[list], lrs: list[float]) -> tuple[list[dict], list[int]]:
+    """torch.optim parameter groups for members' parameter lists, one group per learning rate, and the index of
+    each member's group (a scheduler then scales each group from its own initial rate)."""
+    rates = list(dict.fromkeys(lrs))
+    groups = [{"params": [p for ps, lr in zip(params, lrs, strict=True) if lr == rate for p in ps], "lr": rate}
+              for rate in rates]
+    return groups, [rates.index(lr) for lr in lrs]
+
+
 def train_together(nets: list[dict], datas: list, steps: int):
     """Train networks of one shape (a network dict each, with its own seed, data and rate) as one EnsembleMLP for
     `steps` steps, yielding each one's rows as `train` does; a network that diverges stops, the others go on."""
@@ -437,13 +446,10 @@ def train_together(nets: list[dict], datas: list, steps: int):
         m.train()
     model = EnsembleMLP(members).train()
     params = [[p for p in m.parameters() if p.requires_grad] for m in members]
-    by_lr: dict = {}  # one parameter group per learning rate
-    for k, net in enumerate(nets):
-        by_lr.setdefault(net["lr"], []).append(k)
     first = nets[0]
-    opt = getattr(optim, first["optimizer"])([{"params": [p for k in ks for p in params[k]], "lr": lr}
-                                              for lr, ks in by_lr.items()], lr=first["lr"], **first["optimizer_args"])
-    group_of = {k: opt.param_groups[g] for g, ks in enumerate(by_lr.values()) for k in ks}
+    groups, group_index = rate_groups(params, [net["lr"] for net in nets])
+    opt = getattr(optim, first["optimizer"])(groups, lr=first["lr"], **first["optimizer_args"])
+    group_of = [opt.param_groups[g] for g in group_index]
     schedule = make_schedule(first["schedule"], opt, steps) if first["schedule"] else None
     x, y = torch.stack([d[0] for d in datas]), torch.stack([d[1] for d in datas])
     orders = [batches(x.shape[1], net["batch_size"], torch.Generator().manual_seed(net["seed"])) for net in nets]
@@ -501,6 +507,12 @@ SEED_MARK = "@seed"  # a run trained on several seeds is named <run>@seed<k> for
 def seeded_run(run: str, seed: int) -> str:
     """The name of `run` trained with `seed` (experiment-wide notes, run "", keep theirs)."""
     return f"{run}{SEED_MARK}{seed}" if run else run
+
+
+def split_seed(run: str) -> tuple[str, int | None]:
+    """(the run's name without its seed, the seed), or (run, None) for a run named without one."""
+    base, mark, seed = run.rpartition(SEED_MARK)
+    return (base, int(seed)) if mark and seed.isdigit() else (run, None)
 
 
 def seeds_side_by_side(networks: list[dict], seeds: list[int], datas: list, write) -> None:

@@ -10,13 +10,7 @@ from typing import IO, NamedTuple
 import pandas as pd
 
 from .i18n import N_, _
-from .recipe import (  # the divergence rules
-    BLOWN_UP,
-    BLOWUP,
-    BLOWUP_STEPS,
-    NON_FINITE,
-    SEED_MARK,  # a run on several seeds is named <run>@seed<k> (recipe.seeded_run)
-)
+from .recipe import BLOWN_UP, BLOWUP, BLOWUP_STEPS, NON_FINITE  # the divergence rules
 
 COLUMNS = ("run", "step", "metric", "layer", "value")
 
@@ -75,12 +69,6 @@ def to_frame(records: Iterable[Record]) -> pd.DataFrame:
     df["layer"] = df["layer"].astype("Int64")
     df["value"] = df["value"].astype(float)
     return df
-
-
-def split_seed(run: str) -> tuple[str, int | None]:
-    """(the run's name without its seed, the seed), or (run, None) for a run named without one."""
-    base, mark, seed = run.rpartition(SEED_MARK)
-    return (base, int(seed)) if mark and seed.isdigit() else (run, None)
 
 
 def divergence(run: str, step: int, reason: float) -> list[Record]:

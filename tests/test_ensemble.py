@@ -142,7 +142,7 @@ def test_the_cli_runs_an_experiment_on_several_seeds_named_by_seed(tmp_path, exp
     """`--seeds 0,2`: each seed's runs, named <run>@seed<k>, hold what `--seed k` writes (vanishing trains them
     as one ensemble, activations one seed after another)."""
     from core.__main__ import main
-    from core.records import split_seed
+    from core.recipe import split_seed
 
     small = ["--steps", "12", "--depth", "3", "--width", "16", "--probe-every", "4", "--eval-every", "6"]
     assert main(["run", experiment, *small, "--seeds", "0,2", "--out", str(tmp_path / "both.csv")]) == 0
@@ -173,8 +173,7 @@ def test_bad_seeds_are_one_line_and_exit_2(argv, says, capsys):
 
 def test_a_run_name_keeps_its_fields_with_a_seed():
     from core.experiments import vanishing
-    from core.recipe import seeded_run
-    from core.records import split_seed
+    from core.recipe import seeded_run, split_seed
 
     name = seeded_run("relu-he_normal", 12)
     assert split_seed(name) == ("relu-he_normal", 12) and split_seed("relu-he_normal") == ("relu-he_normal", None)
