@@ -17,9 +17,11 @@ closed, mid-run. It prints one JSON object:
 
 With --proxy-stall the server's HTTP(S) proxy is a loopback port that accepts and never answers, and
 every other session first asks for Fashion-MNIST (a download that stalls, outside any training
-slot) before training the lessons: stalled_waits_s lists, per such visitor, the seconds from Train
-to the end of that run (on the bundled digits, after the download gave up); the other visitors'
-runs must complete as usual. The browser is Debian's Chromium.
+slot) before training the lessons: stalled_waits_s lists, per such visitor, the seconds from the click on
+Train until the page stops checking the data (the download gave up: what the stall itself cost), and
+stalled_runs_s the seconds from the click to the end of that run (on the bundled digits; this adds the
+queue behind the other visitors and the training, which any visitor pays); the other visitors' runs
+must complete as usual. The browser is Debian's Chromium.
 Bounded: every wait has a timeout, and the server is stopped at the end whatever happens.
 """
 
@@ -164,9 +166,11 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
     try:
         if stall and index % 2 == 0:  # half the visitors ask for a download that stalls, then train on
             await page.goto(f"{url}/activations?dataset=fashion_mnist&steps=20", timeout=timeout_s * 1000)
-            pressed = time.monotonic()
-            await _train(page, "activations", timeout_s)
-            stats["stalled_waits_s"].append(round(time.monotonic() - pressed, 1))
+            marks = {}
+            await _train(page, "activations", timeout_s, marks=marks)
+            stats["stalled_runs_s"].append(round(time.monotonic() - marks["clicked"], 1))
+            checked = marks.get("data_checked")  # None: the data check was never seen (not a stall)
+            stats["stalled_waits_s"].append(None if checked is None else round(checked - marks["clicked"], 1))
         for lesson, exp in plan:
             await page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
             interrupt = rng.random() < stats["interrupt_share"]
@@ -192,19 +196,29 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
         await ctx.close()
 
 
-async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False) -> tuple[bool, bool]:
+async def _train(page, exp: str, timeout_s: float, interrupt: str | bool = False,
+                 marks: dict | None = None) -> tuple[bool, bool]:
     """Press Train and wait for the run to end; return whether the queue place was shown, and whether
-    the run was interrupted (Stop pressed or the tab closed while it trained)."""
+    the run was interrupted (Stop pressed or the tab closed while it trained). `marks` gets "clicked", when
+    Train was clicked, and "data_checked", the first moment the page was seen past its data check, having
+    been seen in it."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     button = page.locator(f".st-key-{exp}-train button").filter(visible=True).first
     await button.wait_for(timeout=timeout_s * 1000)
     await button.click()
+    if marks is not None:
+        marks["clicked"] = time.monotonic()
     queued = interrupted = False
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         text = await page.locator("[data-testid='stMain']").inner_text()
         queued |= "Queued: place" in text
+        if marks is not None:
+            if "checking the data" in text:
+                marks["checking"] = True
+            elif marks.get("checking"):
+                marks.setdefault("data_checked", time.monotonic())
         if interrupt and "ETA" in text:
             if interrupt == "stop":
                 # The run may end between reading the page and the click (its Stop button then goes with
@@ -246,7 +260,7 @@ async def _load(url: str, sessions: int, interrupts: float, seed: int, timeout_s
     plan = lesson_runs()
     rng = random.Random(seed)
     stats = {"runs_completed": 0, "runs_interrupted": 0, "exceptions": 0, "queue_seen": 0, "failures": [],
-             "interrupt_share": interrupts, "stalled_waits_s": []}
+             "interrupt_share": interrupts, "stalled_waits_s": [], "stalled_runs_s": []}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:

@@ -38,4 +38,8 @@ def test_a_stalled_network_costs_its_visitor_at_most_30_s_and_others_nothing(mon
     stats = load.run(sessions=3, interrupts=0.0, settle=0, seed=2, timeout_s=240, proxy_stall=True)
     assert stats["failures"] == [] and stats["exceptions"] == 0
     assert stats["runs_completed"] == stats["runs_expected"]  # the others' runs completed
-    assert len(stats["stalled_waits_s"]) == 2 and max(stats["stalled_waits_s"]) <= 30
+    # what the stall cost: Train until the page gave up on the download (the queue and training after
+    # it are any visitor's, and stalled_runs_s reports them)
+    waits = stats["stalled_waits_s"]
+    assert len(waits) == 2 and None not in waits and 8 <= max(waits) <= 30, waits
+    assert len(stats["stalled_runs_s"]) == 2 and min(stats["stalled_runs_s"]) >= max(waits)

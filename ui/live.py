@@ -114,6 +114,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     try:
         bar.progress(0.0, text=_("checking the data…"))
         _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
+        bar.progress(0.0, text=_("waiting for a training slot…"))  # the data are checked: the queue (if any) now
         ticket = slots.join()
         wait_for_slot(slots, ticket, status)
         started = time.perf_counter()
