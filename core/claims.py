@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .device import pinned_threads
+from .i18n import _
 from .records import Record
+from .seeds import per_seed, spread
 
 SEEDS = (0, 1, 2, 3, 4)  # the slow tests' seeds
 CHECK_THREADS = 1  # torch threads of a claim check's runs: what a page's run gets on a two-CPU server
@@ -81,6 +83,34 @@ def config_of(experiment, claim: Claim, seed: int | None = None, control: Contro
     cfg = experiment.configure(preset, **(control.changes if control else {}))
     # a deterministic experiment (the 2-D surfaces) has no seed: every seed is the same run
     return cfg if seed is None or not hasattr(cfg, "seed") else dataclasses.replace(cfg, seed=seed)
+
+
+@dataclass(frozen=True)
+class OverSeeds(Verdict):
+    """A claim on a run trained on several seeds: judged on each seed's records, holding as the claim
+    declares (every seed, or a "usually" claim's share); the evidence is the seeds' sentences as one, each
+    number that differs given as its range over the seeds."""
+
+    held: int = 0
+    seeds: int = 0
+
+
+def check_over_seeds(claim: Claim, records: Sequence[Record]) -> Verdict | None:
+    """The claim on `records`: a run on one seed is checked as it is; one on several seeds (runs named
+    `<run>@seed<k>`), seed by seed, as OverSeeds. A seed whose run lacks what the claim measures counts
+    as not holding (as on the claims' own setting in check_seeds); None if no seed has it."""
+    members = per_seed(records)
+    if not members:
+        return claim.check(list(records))
+    verdicts = [claim.check(rs) for rs in members.values()]
+    measured = [v for v in verdicts if v is not None]
+    if not measured:
+        return None
+    held, seeds = sum(v.holds for v in measured), len(verdicts)
+    return OverSeeds(seeds - held <= claim.allowed_failures(seeds),
+                     _("holds on {held} of {seeds} seeds. {evidence}").format(
+                         held=held, seeds=seeds, evidence=spread([v.evidence for v in measured])),
+                     held, seeds)
 
 
 def is_about(experiment, claim: Claim, cfg) -> bool:

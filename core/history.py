@@ -16,7 +16,9 @@ import pandas as pd
 
 from .config import format_value, to_strings
 from .i18n import _
+from .recipe import split_seed
 from .records import COLUMNS, Record
+from .seeds import band
 
 MAX_RUNS = 20  # per lesson; pinned runs are kept, the oldest unpinned run goes first
 MAX_OVERLAY = 4  # runs drawn together
@@ -127,10 +129,12 @@ class History:
 
 def overlay_frame(entries: list[Entry], metrics) -> pd.DataFrame:
     """The chosen runs' records of `metrics` in one frame, with `source` (the entry's label) and `series`
-    (what gets a colour: the label, or `label · network` where a run trains several networks). Both are
+    (what gets a colour: the label, or `label · network` where a run trains several networks; a run on several
+    seeds is its networks' mean over the seeds, with their range in `lo` and `hi`, core.seeds.band). Both are
     categoricals over every chosen run in the order given, whatever this chart's metrics hold, so each
     run (or network of a run) has the same colour on every chart."""
-    nets = {e.id: [r for r in dict.fromkeys(e.frame["run"].astype(str)) if r] for e in entries}
+    nets = {e.id: [r for r in dict.fromkeys(split_seed(r)[0] for r in e.frame["run"].astype(str)) if r]
+            for e in entries}
     several = any(len(n) > 1 for n in nets.values())
 
     def series(label: str, run: str) -> str:
@@ -139,7 +143,7 @@ def overlay_frame(entries: list[Entry], metrics) -> pd.DataFrame:
     wanted = set(metrics)
     parts = []
     for e in entries:
-        f = e.frame[e.frame["metric"].isin(wanted)].copy()
+        f = band(e.frame[e.frame["metric"].isin(wanted)]).copy()  # a run on several seeds: their mean and range
         f["source"] = e.label
         f["series"] = [series(e.label, str(r)) for r in f["run"]]
         parts.append(f)

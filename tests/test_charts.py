@@ -2,16 +2,26 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from core import seeds
 from core.data import load
 from core.engine import TrainConfig, train
 from ui import charts
 from ui.buffers import LiveBuffers
 
+
+def _over_two_seeds(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the seeds' band of two members, the second 10% above the first."""
+    return seeds.band(pd.concat([df.assign(run="net@seed0"), df.assign(run="net@seed1", value=df["value"] * 1.1)],
+                                ignore_index=True))
+
+
 BUILDERS = {
     "curves": lambda df: charts.curves(df, ("loss", "val_loss"), "Loss", "loss"),
+    "curves over seeds": lambda df: charts.curves(_over_two_seeds(df), ("loss", "val_loss"), "Loss", "loss"),
     "heatmap": charts.heatmap,
     "profile": charts.profile,
     "bands": charts.percentile_bands,
@@ -48,6 +58,19 @@ def test_curves_encode_step_and_value_and_mark_divergence():
     assert line["transform"][0]["filter"]["oneOf"] == ["loss", "val_loss"]
     assert rule["mark"]["type"] == "rule" and rule["encoding"]["x"]["field"] == "value"
     assert "diverged" in json.dumps(rule["transform"])
+
+
+def test_a_run_on_seeds_is_drawn_as_its_mean_with_a_band_from_the_lowest_to_the_highest_seed():
+    df = _frame(6)
+    d = BUILDERS["curves over seeds"](df).to_dict()
+    band, line, *_rules = _layers(d)
+    assert band["mark"]["type"] == "area" and line["mark"]["type"] == "line"
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("lo", "hi")
+    data = _over_two_seeds(df)
+    loss = data[data["metric"] == "loss"]
+    first = df[df["metric"] == "loss"]["value"].to_numpy()
+    assert np.allclose(loss["lo"], first) and np.allclose(loss["hi"], first * 1.1, rtol=1e-6)
+    assert np.allclose(loss["value"], first * 1.05, rtol=1e-6)
 
 
 def test_heatmap_has_log_colour_and_layers():

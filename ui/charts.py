@@ -131,7 +131,8 @@ TIPS = {"run": N_("run"), "metric": N_("metric"), "step": N_("step"), "value": N
         "accuracy": N_("accuracy"), "variant": N_("variant"), "optimizer": N_("optimizer"), "mode": N_("mode"),
         "batch_size": N_("batch size"), "mean": N_("mean"), "sd": N_("std"), "name": N_("activation"),
         "diverged": N_("diverged"), "preact_p15": N_("15th percentile"), "preact_p50": N_("median"),
-        "preact_p85": N_("85th percentile"), "f": "f(x)", "df": "f′(x)", "x": "x", "y": "y"}
+        "preact_p85": N_("85th percentile"), "lo": N_("lowest seed"), "hi": N_("highest seed"), "f": "f(x)",
+        "df": "f′(x)", "x": "x", "y": "y"}
 
 
 def _tip(shorthand: str, format: str | None = None) -> alt.Tooltip:  # noqa: A002 (altair's own name)
@@ -166,10 +167,11 @@ def smooth(df: pd.DataFrame, weight: float) -> pd.DataFrame:
     dense = df["metric"].isin(DENSE)
     keys = [c for c in ("series", "run", "metric") if c in df.columns]
     part = df[dense].sort_values("step")
-    values = part.groupby(keys, observed=True, sort=False)["value"].transform(
-        lambda v: v.ewm(alpha=1 - weight, adjust=True).mean())
     out = df.copy()
-    out.loc[values.index, "value"] = values.astype(out["value"].dtype)
+    for col in [c for c in ("value", "lo", "hi") if c in df.columns]:  # a seeds' band smoothed as its mean
+        values = part.groupby(keys, observed=True, sort=False)[col].transform(
+            lambda v: v.ewm(alpha=1 - weight, adjust=True).mean())
+        out.loc[values.index, col] = values.astype(out[col].dtype)
     return out
 
 
@@ -287,7 +289,14 @@ def curves(df: pd.DataFrame, metrics: tuple[str, ...], title: str, y_title: str,
     )
     # an overlay's legend sits below the plot, a row per run; the chart grows by it, so the plot keeps its height
     height = HEIGHT + (LEGEND_ROW * len(labels) + 20 if overlay else 0)
-    return _layer(df, lines, _diverged_rule(base)).properties(title=title, height=height)
+    layers = [lines, _diverged_rule(base)]
+    if "lo" in df.columns:  # a run on several seeds (core.seeds.band): the lines are the mean, a band the range
+        layers.insert(0, base.transform_filter(_metric_is(*metrics)).mark_area(opacity=0.18, clip=True).encode(
+            x=_step_x(), y=alt.Y("lo:Q", scale=scale), y2=alt.Y2("hi:Q"), color=hue,
+            detail=alt.Detail("metric:N"),
+            tooltip=[_tip("run:N"), _tip("metric:N"), _tip("step:Q"), _tip("lo:Q", format=".4g"),
+                     _tip("hi:Q", format=".4g")]))
+    return _layer(df, *layers).properties(title=title, height=height)
 
 
 @_templated

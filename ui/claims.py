@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.claims import is_about
+from core.claims import check_over_seeds, is_about
 from core.experiment import Experiment
 from core.i18n import _
 
@@ -58,7 +58,7 @@ def checked(lesson: str, experiment: Experiment, result) -> None:
     if not experiment.claims or not result.records or result.status == "unavailable":
         return
     if result.verdicts is None:  # a finished run's records are fixed: check once, not on every rerun
-        result.verdicts = [(c, c.check(result.records), is_about(experiment, c, result.config))
+        result.verdicts = [(c, check_over_seeds(c, list(result.records)), is_about(experiment, c, result.config))
                            for c in experiment.claims]
     rows = result.verdicts
     mine = [_line(lesson, c, v, True) for c, v, m in rows if m]

@@ -210,3 +210,35 @@ def _sync_url(query: dict[str, str], ns: str, names: set[str]) -> None:
         for k, v in wanted.items():
             if current.get(k) != v:
                 st.query_params[k] = v
+
+
+SEED_CHOICES = (1, 3, 5)
+
+
+def seeds_control(experiment: Experiment, container) -> int:
+    """How many seeds a run of `experiment` trains (1, 3 or 5): a segmented control for an experiment whose
+    config has one seed; kept across page switches like the other controls. 1 where there is no choice."""
+    if not experiment.seeded:
+        return 1
+    key, kept = f"{experiment.name}.n_seeds", st.session_state.setdefault(KEPT, {})
+    if key not in st.session_state:
+        st.session_state[key] = kept.get(key, 1)
+    chosen = container.segmented_control(
+        _("Seeds"), SEED_CHOICES, key=key, width="stretch", on_change=_one_if_none, args=(key,),
+        help=_("Train the same settings on 1, 3 or 5 seeds (the seed control, then the next ones). With more "
+               "than one, each curve is the seeds' mean with a band from the lowest to the highest, the "
+               "per-layer charts show the median seed by final training loss, and each claim says on how "
+               "many seeds it holds."))
+    kept[key] = chosen or 1
+    return chosen or 1
+
+
+def _one_if_none(key: str) -> None:
+    """The chosen segment clicked again clears the choice: one seed, shown as chosen."""
+    if st.session_state[key] is None:
+        st.session_state[key] = 1
+
+
+def seeds_for(cfg, count: int) -> tuple[int, ...]:
+    """The seeds a run of `count` seeds trains: cfg.seed and the next ones (wrapping within the seed's range)."""
+    return tuple((cfg.seed + i) % 2**31 for i in range(count)) if count > 1 else ()

@@ -86,17 +86,19 @@ def progress_text(run: str, step: int, done: int, total: int, elapsed: float) ->
         run=run, step=step, done=done, total=total, elapsed=elapsed, eta=eta)
 
 
-def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0) -> RunView:
+def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float = 0.0,
+               seeds: tuple[int, ...] = ()) -> RunView:
     """Run `experiment.run(cfg)` with live charts, a progress bar and a Stop button, once a server
     slot is free; keep the result in the session under the experiment's name. Returns the run's
     placeholders, for show_result to draw the finished run in place.
 
     With `pace` (seconds per frame) the run is animated: FRAMES redraws spread over its steps,
     with a pause after each (the optimizer surfaces, which compute faster than the eye follows).
+    With `seeds` the run trains on each of them (Experiment.over_seeds), drawn as the seeds' mean and range.
     """
-    result = RunResult(experiment.name, cfg)
+    result = RunResult(experiment.name, cfg, seeds=seeds)
     st.session_state[experiment.name] = result  # stored first, so a stopped run keeps what it recorded
-    total = max(1, experiment.work(cfg))  # every step of every network: all phases, seeds and sweeps
+    total = max(1, experiment.work(cfg) * max(1, len(seeds)))  # every step of every network: phases, seeds, sweeps
     view = run_view(len(charts))
     status, placeholders = view.status, view.charts
     with view.row.container():
@@ -123,7 +125,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         last_run, last_step = "", 0
         bar.progress(0.0, text=_("starting…"))
         with no_downloads():  # fetched above; a run never waits on the network inside its slot
-            for r in experiment.run(cfg):
+            for r in (experiment.over_seeds(cfg, seeds) if seeds else experiment.run(cfg)):
                 # Draw between steps, never halfway through one step's probe records; the first time
                 # once a second step is in, so that every curve has a line to show (a single point draws
                 # nothing, and the next redraw is a redraw's cost away).

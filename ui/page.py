@@ -11,7 +11,7 @@ from core.i18n import N_, _
 
 from . import claims
 from . import lesson as prose
-from .controls import config_controls
+from .controls import config_controls, seeds_control, seeds_for
 from .live import train_live
 from .results import ChartsFor, RunResult, accuracy_chart, loss_chart, show_result
 
@@ -25,10 +25,10 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     if claims_col is not None:
         with claims_col:
             claims.what_to_look_for(lesson, experiment)
-    view = None
+    view, count = None, seeds_control(experiment, button)
     if button.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
                      help=help or _("Train with these settings; the charts update as it trains."), width="stretch"):
-        view = train_live(experiment, cfg, charts_for(cfg), pace=pace)
+        view = train_live(experiment, cfg, charts_for(cfg), pace=pace, seeds=seeds_for(cfg, count))
     result = show_result(experiment, charts_for, view=view)
     if result is not None:
         claims.checked(lesson, experiment, result)

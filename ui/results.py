@@ -14,6 +14,7 @@ from core.export import NotExportable, exportable, script
 from core.history import overlay_frame
 from core.i18n import N_, _
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
+from core.seeds import RANK_METRIC, band, median_seeds, member, seeds_of
 
 from . import charts, display, history, vega
 from .buffers import LiveBuffers, final_buffers
@@ -35,6 +36,7 @@ class RunResult:
     message: str = ""  # why an unavailable run could not start
     verdicts: list | None = None  # the claims checked on this run, once (the records no longer change)
     entry_id: int | None = None  # its place in the session's run history (ui.history)
+    seeds: tuple[int, ...] = ()  # the seeds it trained on, when more than one (Experiment.over_seeds)
 
     @property
     def last_step(self) -> int:
@@ -135,11 +137,36 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes (the step axes
     span the run's planned steps from the first redraw to the last). A chart whose spec is kept from an
     earlier redraw gets only its new data (ui.vega.templated)."""
+    seeded = bool(seeds_of(run for run, _metric, _layer in buffers.series))
+    chosen = median_seeds(buffers.frame((RANK_METRIC,))) if seeded else {}
     for ph, spec in zip(placeholders, charts, strict=True):
         with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen(), vega.filling():
-            chart = spec.build(experiment.runs.annotate(buffers.frame(spec.metrics)))
+            chart = spec.build(experiment.runs.annotate(over_seeds(buffers.frame(spec.metrics), spec, chosen)))
             out = chart if isinstance(chart, dict) else vega.finish(vega.spec(fixed_renderer(chart)))
+        if seeded and not spec.overlay:
+            out = {**out, "title": _subtitled(out.get("title", ""), median_note(chosen))}
         ph.vega_lite_chart(out, width="stretch")
+
+
+def over_seeds(frame: pd.DataFrame, spec: ChartSpec, chosen: dict[str, int]) -> pd.DataFrame:
+    """A chart's frame of a run on several seeds: a curve chart gets the seeds' mean and range (core.seeds.band),
+    another chart the median member of each network (`chosen`, core.seeds.median_seeds). Unchanged on one seed."""
+    if spec.overlay:
+        return band(frame)
+    return member(frame, chosen) if chosen else frame
+
+
+def median_note(chosen: dict[str, int]) -> list[str]:
+    """The subtitle of a chart drawn from each network's median seed: which seed that is, three networks a line."""
+    named = [_("{run}: seed {seed}").format(run=run, seed=seed) if run else _("seed {seed}").format(seed=seed)
+             for run, seed in chosen.items()]
+    lines = [" · ".join(named[i:i + 3]) for i in range(0, len(named), 3)]
+    return [_("the median seed by final training loss"), *lines]
+
+
+def _subtitled(title, subtitle: list[str]) -> dict:
+    """A Vega-Lite title (a string or a title object) with `subtitle` lines under it."""
+    return {**(title if isinstance(title, dict) else {"text": title}), "subtitle": subtitle}
 
 
 def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, experiment: Experiment) -> None:
@@ -155,9 +182,12 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
         with ph.container():
             for start in range(0, len(entries), 2):
                 for col, entry in zip(st.columns(2), entries[start:start + 2], strict=False):
-                    col.caption(plain(entry.label))
+                    chosen = median_seeds(entry.frame)  # a run on several seeds: each network's median seed
+                    note = median_note(chosen)
+                    col.caption(plain(f"{entry.label} — {note[0]}: {' · '.join(note[1:])}" if chosen else entry.label))
                     frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
-                    col.altair_chart(spec.build(experiment.runs.annotate(frame)), width="stretch")
+                    col.altair_chart(spec.build(experiment.runs.annotate(over_seeds(frame, spec, chosen))),
+                                     width="stretch")
 
 
 def _script_or_none(experiment: Experiment, cfg) -> str | None:

@@ -116,7 +116,7 @@ def cached_spec(key: tuple, build) -> dict[str, Any]:
     return _SPECS.get_or_make((*key, language()), lambda: spec(build()), _nbytes)
 
 
-NUMBERS = ("step", "value", "layer")  # a live frame's measured numbers: they go to the data, never into a spec
+NUMBERS = ("step", "value", "layer", "lo", "hi")  # measured numbers (lo, hi: a seeds' band): data, never spec
 
 
 def fingerprint(df: pd.DataFrame) -> tuple:
