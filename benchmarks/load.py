@@ -3,9 +3,9 @@
     python -m benchmarks.load [--sessions 10] [--interrupts 0.3] [--settle 30] [--proxy-stall]
 
 It starts `streamlit run app.py` on 127.0.0.1, opens N sessions (one Chromium, a context each),
-and in each session trains every lesson's first experiment at its default settings, all sessions
-at once. A share of the runs (--interrupts) is interrupted at random: Stop pressed, or the tab
-closed, mid-run. It prints one JSON object:
+and in each session trains every lesson's first experiment at its default settings but for a seed of
+its own (the server shares identical runs: `distinct`), all sessions at once. A share of the runs
+(--interrupts) is interrupted at random: Stop pressed, or the tab closed, mid-run. It prints one JSON object:
 
 - rss_mb: the server's resident memory before the load (after one warm-up session has trained every
   lesson once), at its peak, and `--settle` seconds after every tab closed;
@@ -158,6 +158,16 @@ def lesson_runs() -> list[tuple[str, str]]:
     return [(lesson.name, lesson.experiments[0].name) for lesson in LESSONS]
 
 
+def distinct(exp: str, index: int) -> str:
+    """A query that makes session `index`'s run of `exp` its own: seed index + 1, or for an experiment without a
+    seed (the 2-D surfaces) as many steps more. The server trains an identical run once and shares it
+    (core.runstore), so a load of identical defaults would measure the store, not the training."""
+    from core.experiments import experiments
+
+    e = experiments()[exp]
+    return f"seed={index + 1}" if e.seeded else f"steps={e.configure().steps + index + 1}"
+
+
 async def _session(browser, url: str, index: int, plan, stats: dict, rng: random.Random, timeout_s: float,
                    stall: bool) -> None:
     ctx = await browser.new_context(viewport={"width": 1200, "height": 900})
@@ -172,7 +182,7 @@ async def _session(browser, url: str, index: int, plan, stats: dict, rng: random
             checked = marks.get("data_checked")  # None: the data check was never seen (not a stall)
             stats["stalled_waits_s"].append(None if checked is None else round(checked - marks["clicked"], 1))
         for lesson, exp in plan:
-            await page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
+            await page.goto(f"{url}/{lesson}?{distinct(exp, index)}", timeout=timeout_s * 1000)
             interrupt = rng.random() < stats["interrupt_share"]
             saw_queue, interrupted = await _train(page, exp, timeout_s,
                                                   interrupt=interrupt and rng.choice(["stop", "close"]))

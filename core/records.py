@@ -117,3 +117,10 @@ class KeptRecords:
     @property
     def thinned(self) -> bool:
         return self.stride > 1
+
+    @classmethod
+    def holding(cls, records, limit: int, stride: int = 1) -> KeptRecords:
+        """Records kept before (a shared finished run, core.runstore), as they were kept."""
+        out = cls(limit)
+        out.stride, out._kept = stride, list(records)
+        return out

@@ -395,3 +395,31 @@ def test_the_vanishing_page_draws_the_clipping_direction_only_for_a_run_that_cli
     assert bool(cosines) == shown and all(-1 <= c <= 1 + 1e-6 for c in cosines)
     titles = [json.dumps(json.loads(c.proto.spec).get("title", "")) for c in at.get("vega_lite_chart")]
     assert any("Direction kept by clipping" in t for t in titles) == shown
+
+
+def test_an_identical_train_shows_the_run_this_server_trained_and_train_afresh_trains_it_again():
+    """Train, then Train again on the same settings (a second visitor would too): the second is the first
+    run at once, said so, with its claims, CSV and history; Train afresh trains live and records the same."""
+    query = {"steps": "25", "depth": "3", "seed": "4242"}  # a seed no other test trains
+    first = _open(EXPERIMENTS["vanishing"], query)
+    first.button(key="vanishing.train").click().run()
+    mine = first.session_state["vanishing"]
+    assert mine.status == "finished" and mine.shared_at is None
+    other = _open(EXPERIMENTS["vanishing"], query)  # another visitor: a session of its own
+    other.button(key="vanishing.train").click().run()
+    assert not other.exception
+    shared = other.session_state["vanishing"]
+    assert shared.shared_at is not None and list(shared.records) == list(mine.records)
+    assert any("The same settings and seed as a run trained on this server" in i.value for i in other.info)
+    assert "Download CSV" in [b.label for b in other.get("download_button")]
+    assert any("checked on this run" in m.value or "No claim is about" in m.value for m in other.markdown)
+    other.button(key="vanishing.afresh").click().run()
+    again = other.session_state["vanishing"]
+    assert again.shared_at is None and again is not shared
+    assert sorted(again.records) == sorted(mine.records)  # deterministic: the same records, trained anew
+    assert not any("The same settings and seed" in i.value for i in other.info)
+    from ui.history import KEY
+
+    assert len(other.session_state[KEY].of("vanishing")) == 2  # the shared run and the fresh one, both kept
+    other.switch_page("pages/runs.py").run()
+    assert not other.exception

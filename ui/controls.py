@@ -225,6 +225,7 @@ def seeds_control(experiment: Experiment, container) -> int:
         st.session_state[key] = kept.get(key, 1)
     chosen = container.segmented_control(
         _("Seeds"), SEED_CHOICES, key=key, width="stretch", on_change=_one_if_none, args=(key,),
+        label_visibility="collapsed", format_func=lambda n: (_("{n} seed") if n == 1 else _("{n} seeds")).format(n=n),
         help=_("Train the same settings on 1, 3 or 5 seeds (the seed control, then the next ones). With more "
                "than one, each curve is the seeds' mean with a band from the lowest to the highest, the "
                "per-layer charts show the median seed by final training loss, and each claim says on how "

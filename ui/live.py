@@ -16,11 +16,13 @@ from core.config import ConfigError
 from core.data import DatasetUnavailable, Unavailable, no_downloads
 from core.experiment import Experiment
 from core.i18n import _
+from core.records import KeptRecords
+from core.runstore import KEPT_STATUSES, keep, run_key, store
 
 from . import display, history
 from .admission import server_slots, start_up, wait_for_slot
 from .buffers import LiveBuffers
-from .results import ChartSpec, RunResult, RunView, draw, run_view
+from .results import MAX_KEPT_RECORDS, ChartSpec, RunResult, RunView, draw, run_view
 
 REDRAW_SECONDS = 0.25  # download progress: at most four updates a second
 DRAW_SHARE = 0.15  # a live run spends at most this share of its wall time redrawing its charts
@@ -167,4 +169,21 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         with contextlib.suppress(Exception):
             st.session_state.pop(display.RUNNING, None)
         history.remember(experiment, result)  # finished, stopped or diverged: it joins the session's history
+        # a complete run on the data it asked for is kept for an identical Train (core.runstore)
+        if result.status in KEPT_STATUSES and not experiment.notes(result.records, cfg):
+            keep(run_key(experiment, cfg, seeds), result.records, result.status, result.seconds, result.records.stride)
     return view  # show_result draws the finished run in full, in the same placeholders
+
+
+def shared_run(experiment: Experiment, cfg, seeds: tuple[int, ...] = ()) -> RunResult | None:
+    """The finished run of the same experiment, config and seeds that this server already trained
+    (core.runstore), as this session's result and in its history; None if there is none."""
+    key = run_key(experiment, cfg, seeds)
+    found = store().get(key) if key is not None else None
+    if found is None:
+        return None
+    result = RunResult(experiment.name, cfg, KeptRecords.holding(found.records, MAX_KEPT_RECORDS, found.thinned_stride),
+                       found.status, found.seconds, seeds=seeds, shared_at=found.when)
+    st.session_state[experiment.name] = result
+    history.remember(experiment, result)
+    return result

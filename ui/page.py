@@ -12,7 +12,7 @@ from core.i18n import N_, _
 from . import claims
 from . import lesson as prose
 from .controls import config_controls, seeds_control, seeds_for
-from .live import train_live
+from .live import shared_run, train_live
 from .results import ChartsFor, RunResult, accuracy_chart, loss_chart, show_result
 
 
@@ -21,14 +21,25 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     """What to look for, the Train button, the live run it starts, and the session's last run of
     `experiment` with its claims checked."""
     lesson = lesson_of(experiment).name
-    button, claims_col = st.columns([1, 5]) if experiment.claims else (st.container(), None)
+    seeds_col = claims_col = None
+    if experiment.seeded:  # one row, so that Train stays on the first screen: how many seeds, Train, what to look for
+        seeds_col, button, claims_col = st.columns([1, 1, 4], vertical_alignment="center")
+    elif experiment.claims:
+        button, claims_col = st.columns([1, 5])
+    else:
+        button = st.container()
     if claims_col is not None:
         with claims_col:
             claims.what_to_look_for(lesson, experiment)
-    view, count = None, seeds_control(experiment, button)
+    view, count = None, seeds_control(experiment, seeds_col) if seeds_col is not None else 1
+    afresh = st.session_state.get(f"{experiment.name}.afresh")  # show_result's button under a shared run
     if button.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
-                     help=help or _("Train with these settings; the charts update as it trains."), width="stretch"):
-        view = train_live(experiment, cfg, charts_for(cfg), pace=pace, seeds=seeds_for(cfg, count))
+                     help=help or _("Train with these settings; the charts update as it trains."),
+                     width="stretch") or afresh:
+        last = st.session_state.get(experiment.name)
+        run_cfg, seeds = (last.config, last.seeds) if afresh and last is not None else (cfg, seeds_for(cfg, count))
+        if afresh or shared_run(experiment, run_cfg, seeds) is None:
+            view = train_live(experiment, run_cfg, charts_for(run_cfg), pace=pace, seeds=seeds)
     result = show_result(experiment, charts_for, view=view)
     if result is not None:
         claims.checked(lesson, experiment, result)

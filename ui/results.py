@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ class RunResult:
     verdicts: list | None = None  # the claims checked on this run, once (the records no longer change)
     entry_id: int | None = None  # its place in the session's run history (ui.history)
     seeds: tuple[int, ...] = ()  # the seeds it trained on, when more than one (Experiment.over_seeds)
+    shared_at: float | None = None  # when the identical run it shows finished on this server (core.runstore)
 
     @property
     def last_step(self) -> int:
@@ -197,6 +199,17 @@ def _script_or_none(experiment: Experiment, cfg) -> str | None:
         return None
 
 
+def shared_note(experiment: Experiment, result: RunResult) -> None:
+    """Under a run this server had trained already: that it is that run, and a button to train it anyway."""
+    ago = max(0.0, time.time() - result.shared_at)
+    when = (_("{seconds:.0f} s").format(seconds=ago) if ago < 90 else _("{minutes:.0f} min").format(minutes=ago / 60))
+    note, again = st.columns([4, 1], vertical_alignment="center")
+    note.info(_("The same settings and seed as a run trained on this server {ago} ago: runs are reproducible to "
+                "the bit, so this is that run, shown at once.").format(ago=when))
+    again.button(_("Train afresh"), key=f"{experiment.name}.afresh", width="stretch",
+                 help=_("Train these settings again and watch the charts live; the records will be the same."))
+
+
 def describe(cfg) -> str:
     """A one-line summary of the settings off their defaults, for captions."""
     changed = to_strings(cfg, only_changed=True)
@@ -245,6 +258,8 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                                                          reasons="; ".join(result.divergence_reasons),
                                                          runs=", ".join(gone)))
         st.caption(_("Settings of this run: {settings}").format(settings=describe(result.config)))
+        if result.shared_at is not None:
+            shared_note(experiment, result)
     if overlaid:
         draw_overlay(view.charts, charts, overlaid, experiment)
     else:
