@@ -164,8 +164,8 @@ def distinct(exp: str, index: int) -> str:
     (core.runstore), so a load of identical defaults would measure the store, not the training."""
     from core.experiments import experiments
 
-    e = experiments()[exp]
-    return f"seed={index + 1}" if e.seeded else f"steps={e.configure().steps + index + 1}"
+    cfg = experiments()[exp].configure()
+    return f"seed={cfg.seed + index + 1}" if hasattr(cfg, "seed") else f"steps={cfg.steps + index + 1}"
 
 
 async def _session(browser, url: str, index: int, plan, stats: dict, rng: random.Random, timeout_s: float,

@@ -276,3 +276,43 @@ def test_a_gallery_control_moved_mid_run_leaves_the_run_finishing(page, server):
     page.get_by_text("Finished 3,000 steps").wait_for(timeout=180_000)
     assert field.input_value() == "0.2"
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def _csv_rows(pg, timing: set[str]) -> list[list[str]]:
+    """The run's CSV as the Download CSV button gives it, wall times aside, in a fixed order."""
+    with pg.expect_download(timeout=30_000) as got:
+        pg.locator(".st-key-vanishing-download button").first.click()
+    rows = [r.split(",") for r in open(got.value.path(), encoding="utf-8").read().splitlines()[1:]]
+    return sorted(r for r in rows if r[2] not in timing)
+
+
+def test_a_second_visitor_on_the_same_settings_gets_the_run_at_once_and_can_train_it_afresh(browser, server):
+    """Two browsers (two sessions): the second one's Train on the first one's settings shows the first one's
+    run at once and says so; Train afresh trains it live, to the same records."""
+    timing = set(experiments()["vanishing"].timing_metrics)
+    url = f"{server}/vanishing?steps=40&depth=3&seed=9191"  # a seed no other test trains
+    one, two = browser.new_context(viewport={"width": 1440, "height": 900}), \
+        browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        first, second = one.new_page(), two.new_page()
+        first.goto(url)
+        first.locator(".st-key-vanishing-train button").first.click()
+        first.get_by_text("Finished 40 steps").wait_for(timeout=60_000)
+        _idle(first)
+        theirs = _csv_rows(first, timing)
+        second.goto(url)
+        second.locator(".st-key-vanishing-train button").first.click()
+        second.get_by_text("The same settings and seed as a run trained on this server").wait_for(timeout=30_000)
+        _idle(second)
+        assert _csv_rows(second, timing) == theirs
+        second.locator(".st-key-vanishing-afresh button").first.click()
+        second.get_by_text(re.compile(r"ETA \d+ s|Finished 40 steps")).first.wait_for(timeout=60_000)
+        second.get_by_text("Finished 40 steps").wait_for(timeout=60_000)
+        _idle(second)
+        assert second.get_by_text("The same settings and seed as a run trained on this server").count() == 0
+        assert _csv_rows(second, timing) == theirs
+        assert first.locator("[data-testid='stException']").count() == 0
+        assert second.locator("[data-testid='stException']").count() == 0
+    finally:
+        one.close()
+        two.close()

@@ -23,7 +23,7 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     lesson = lesson_of(experiment).name
     seeds_col = claims_col = None
     if experiment.seeded:  # one row, so that Train stays on the first screen: how many seeds, Train, what to look for
-        seeds_col, button, claims_col = st.columns([1, 1, 4], vertical_alignment="center")
+        seeds_col, button, claims_col = st.columns([1.8, 1, 3.2], vertical_alignment="center")
     elif experiment.claims:
         button, claims_col = st.columns([1, 5])
     else:
