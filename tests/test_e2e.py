@@ -3,6 +3,7 @@
 import re
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -282,7 +283,7 @@ def _csv_rows(pg, timing: set[str]) -> list[list[str]]:
     """The run's CSV as the Download CSV button gives it, wall times aside, in a fixed order."""
     with pg.expect_download(timeout=30_000) as got:
         pg.locator(".st-key-vanishing-download button").first.click()
-    rows = [r.split(",") for r in open(got.value.path(), encoding="utf-8").read().splitlines()[1:]]
+    rows = [r.split(",") for r in Path(got.value.path()).read_text(encoding="utf-8").splitlines()[1:]]
     return sorted(r for r in rows if r[2] not in timing)
 
 
