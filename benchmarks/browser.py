@@ -89,7 +89,7 @@ def run() -> dict:
     from playwright.sync_api import sync_playwright
 
     configure_threads(MAX_CONCURRENT_RUNS)  # as the server does
-    server = Server()
+    server = Server({"DNLAB_RUN_CACHE_RUNS": "0"})  # every Train trains: a kept run would come back at once
     out: dict = {}
     try:
         with sync_playwright() as p:

@@ -12,40 +12,56 @@ the config.
 `RunStore` is the seam: the pages call `store()` for get/put, and `MemoryStore` (bounded by count and
 bytes, least recently used first) is the default. Several replicas could share finished runs through
 an external store (Redis, say) by setting another object with the same two methods (`use_store`);
-the records are plain tuples, so they pickle.
+a stored run is bytes and a few plain fields, so it pickles.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 import hashlib
+import io
 import os
 import threading
 import time
-from collections.abc import Hashable, Sequence
+import zlib
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from .cache import BoundedCache
-from .records import Record
+from .records import Record, csv_bytes
 
 MAX_RUNS = int(os.environ.get("DNLAB_RUN_CACHE_RUNS", 64))
 MAX_MB = int(os.environ.get("DNLAB_RUN_CACHE_MB", 256))
-RECORD_BYTES = 120  # what one kept Record costs in memory (a namedtuple of five fields)
+OVERHEAD = 512  # bytes a stored run costs besides its packed records (its key and fields)
 KEPT_STATUSES = ("finished", "diverged")  # complete runs; a stopped one is the visitor's own cut
 
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A finished run as a visitor's page shows it."""
+    """A finished run as a visitor's page shows it; its records packed as zlib-compressed CSV (the contract's
+    columns, every value as repr writes it, so they come back bit for bit): a tenth of the records' own memory,
+    and bytes that any store can hold."""
 
-    records: tuple[Record, ...]
+    blob: bytes
     status: str
     seconds: float
     thinned_stride: int  # 1, or the stride at which the page kept its per-step series (ui.results)
     when: float  # time.time() when it finished
+
+    @property
+    def records(self) -> list[Record]:
+        rows = csv.reader(io.StringIO(zlib.decompress(self.blob).decode(), newline=""))
+        next(rows)  # the header
+        return [Record(run, int(step), metric, int(layer) if layer else None, float(value))
+                for run, step, metric, layer, value in rows]
+
+
+def pack(records: Iterable[Record]) -> bytes:
+    return zlib.compress(csv_bytes(records), 6)
 
 
 class RunStore(Protocol):
@@ -64,7 +80,7 @@ class MemoryStore:
         return self._cache.get(key)
 
     def put(self, key: Hashable, run: StoredRun) -> None:
-        self._cache.put(key, run, len(run.records) * RECORD_BYTES + 256)
+        self._cache.put(key, run, len(run.blob) + OVERHEAD)
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -122,5 +138,5 @@ def keep(key: tuple | None, records: Sequence[Record], status: str, seconds: flo
     """Put a run that ended as `status` into the store (only a complete one); return whether it was kept."""
     if key is None or status not in KEPT_STATUSES:
         return False
-    store().put(key, StoredRun(tuple(records), status, seconds, stride, time.time()))
+    store().put(key, StoredRun(pack(records), status, seconds, stride, time.time()))
     return True

@@ -67,22 +67,34 @@ def test_only_a_complete_run_is_kept():
     try:
         records = [Record("r", 1, "loss", None, 1.0)]
         assert not runstore.keep(("k",), records, "stopped", 1.0) and store.get(("k",)) is None
-        assert runstore.keep(("k",), records, "diverged", 1.0) and store.get(("k",)).records == tuple(records)
+        assert runstore.keep(("k",), records, "diverged", 1.0) and store.get(("k",)).records == records
     finally:
         runstore.use_store(old)
 
 
 def test_the_store_is_bounded_by_count_and_bytes_least_recently_used_first():
-    store = runstore.MemoryStore(max_runs=3, max_bytes=10 * runstore.RECORD_BYTES + 3 * 256)
-    run = runstore.StoredRun(tuple(Record("r", s, "loss", None, 1.0) for s in range(3)), "finished", 1.0, 1, 0.0)
+    run = runstore.StoredRun(b"x" * 100, "finished", 1.0, 1, 0.0)
+    big = runstore.StoredRun(b"x" * 1000, "finished", 1.0, 1, 0.0)
+    store = runstore.MemoryStore(max_runs=3, max_bytes=1100 + 2 * runstore.OVERHEAD)
     for k in "abc":
         store.put(k, run)
     store.get("a")  # a is used: b is now the least recent
     store.put("d", run)
     assert len(store) == 3 and store.get("b") is None and store.get("a") is run
-    big = runstore.StoredRun(run.records * 3, "finished", 1.0, 1, 0.0)  # 9 records: room for it and one more
-    store.put("e", big)
-    assert store.get("e") is big and len(store) <= 2
+    store.put("e", big)  # room for it and one small run: the least recent two (c, then d) go
+    assert store.get("e") is big and len(store) == 2 and store.get("c") is store.get("d") is None
+    assert store.get("a") is run
+
+
+def test_a_stored_run_gives_back_its_records_bit_for_bit():
+    records = [Record("relu@seed3", 7, "loss", None, 0.1 + 0.2), Record("", 0, "fallback", None, 1.0),
+               Record("a,b", 2, "grad_norm", 3, float("inf")), Record("r", 9, "diverged_reason", None, float("nan")),
+               Record("r", 10, "act_mean", 12, -1.2345678901234567e-300)]
+    back = runstore.StoredRun(runstore.pack(records), "finished", 1.0, 1, 0.0).records
+    assert [r[:4] for r in back] == [r[:4] for r in records]
+    for a, b in zip(back, records, strict=True):
+        assert a.value == b.value or (math.isnan(a.value) and math.isnan(b.value))
+    assert all(type(r.value) is float for r in back)
 
 
 def _records(exp, cfg) -> list[tuple]:
