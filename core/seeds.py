@@ -47,9 +47,9 @@ def _bases(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 def band(df: pd.DataFrame) -> pd.DataFrame:
     """A long-form frame of seeded runs as one curve per run: the members' mean at each (run, step, metric,
-    layer) in `value`, their lowest and highest in `lo` and `hi`, how many members have that point in
-    `members`. A member's `diverged` rows are kept as they are (one rule per diverged member), its run named
-    without its seed. A frame without seeded runs comes back unchanged."""
+    layer) in `value`, their lowest and highest in `lo` and `hi`. A member's `diverged` rows are kept as they
+    are (one rule per diverged member), its run named without its seed. A frame without seeded runs comes
+    back unchanged."""
     if not len(df) or not seeds_of(pd.unique(df["run"].astype(str))):
         return df
     base, seed = _bases(df)

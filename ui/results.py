@@ -143,14 +143,14 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
     chosen = median_seeds(buffers.frame((RANK_METRIC,))) if seeded else {}
     for ph, spec in zip(placeholders, charts, strict=True):
         with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen(), vega.filling():
-            chart = spec.build(experiment.runs.annotate(over_seeds(buffers.frame(spec.metrics), spec, chosen)))
+            chart = spec.build(experiment.runs.annotate(seeds_frame(buffers.frame(spec.metrics), spec, chosen)))
             out = chart if isinstance(chart, dict) else vega.finish(vega.spec(fixed_renderer(chart)))
         if seeded and not spec.overlay:
             out = {**out, "title": _subtitled(out.get("title", ""), median_note(chosen))}
         ph.vega_lite_chart(out, width="stretch")
 
 
-def over_seeds(frame: pd.DataFrame, spec: ChartSpec, chosen: dict[str, int]) -> pd.DataFrame:
+def seeds_frame(frame: pd.DataFrame, spec: ChartSpec, chosen: dict[str, int]) -> pd.DataFrame:
     """A chart's frame of a run on several seeds: a curve chart gets the seeds' mean and range (core.seeds.band),
     another chart the median member of each network (`chosen`, core.seeds.median_seeds). Unchanged on one seed."""
     if spec.overlay:
@@ -188,7 +188,7 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
                     note = median_note(chosen)
                     col.caption(plain(f"{entry.label} — {note[0]}: {' · '.join(note[1:])}" if chosen else entry.label))
                     frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
-                    col.altair_chart(spec.build(experiment.runs.annotate(over_seeds(frame, spec, chosen))),
+                    col.altair_chart(spec.build(experiment.runs.annotate(seeds_frame(frame, spec, chosen))),
                                      width="stretch")
 
 
