@@ -17,12 +17,13 @@ st.set_page_config(page_title=_("Deep-Net Training Lab"))
 first_paint()  # before torch is imported: a fresh server shows no file-name navigation meanwhile
 
 from core.device import describe  # noqa: E402 — imports torch (seconds on a cold server)
-from ui import display  # noqa: E402 — altair
+from ui import desk, display  # noqa: E402 — display: altair
 from ui.admission import start_up  # noqa: E402
 from ui.errors import guarded  # noqa: E402
 
 mark_entrypoint()
 start_up()
+desk.attach()  # the browser's run history and last results, kept on the server: a reload finds them
 
 page = st.navigation([st.Page(str(ROOT / "pages" / "home.py"), title=_("Home"), default=True), *lesson_pages(),
                       st.Page(str(ROOT / "pages" / "runs.py"), title=_("Runs"), url_path="runs")])

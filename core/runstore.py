@@ -79,8 +79,9 @@ class MemoryStore:
     def get(self, key: Hashable) -> StoredRun | None:
         return self._cache.get(key)
 
-    def put(self, key: Hashable, run: StoredRun) -> None:
-        self._cache.put(key, run, len(run.blob) + OVERHEAD)
+    def put(self, key: Hashable, run: StoredRun, nbytes: int | None = None) -> None:
+        """Keep `run` (or any value, `nbytes` large; a StoredRun's size is its blob's)."""
+        self._cache.put(key, run, len(run.blob) + OVERHEAD if nbytes is None else nbytes)
 
     def __len__(self) -> int:
         return len(self._cache)

@@ -112,9 +112,9 @@ def test_a_page_run_stops_at_the_servers_time_limit(monkeypatch):
     """A visitor cannot hold a training slot for hours: the page stops a run at MAX_RUN_SECONDS."""
     from streamlit.testing.v1 import AppTest
 
-    from ui import live
+    from ui import flight, live
 
-    monkeypatch.setattr(live, "MAX_RUN_SECONDS", 1.0)
+    monkeypatch.setattr(flight, "MAX_RUN_SECONDS", 1.0)
     at = AppTest.from_file(str(ROOT / "lab.py"), default_timeout=120)
     at.query_params["steps"] = "100000"
     at.query_params["depth"] = "2"

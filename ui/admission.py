@@ -18,7 +18,6 @@ import time
 
 from core.device import configure_threads
 from core.engine import warm_up
-from core.i18n import _
 
 MAX_CONCURRENT_RUNS = 2  # trainings at once on one server; the rest queue
 JANITOR_SECONDS = 5.0
@@ -155,12 +154,3 @@ def _janitor() -> None:
                 release_memory()
         except Exception:  # noqa: BLE001 — a janitor must never die
             log.exception("janitor")
-
-
-def wait_for_slot(slots: Slots, ticket: int, status) -> None:
-    """Block until `ticket` may run, showing its place in the queue meanwhile."""
-    while (place := slots.try_start(ticket)) > 0:
-        status.info(_("Queued: place {place} — {running} trainings already run on this server. Yours starts when one "
-                      "finishes.").format(place=place, running=slots.n))
-        time.sleep(0.3)
-    status.empty()

@@ -42,6 +42,12 @@ class SeriesBuffer:
         self.seen += 1
         self.latest = (step, value)
 
+    def copy(self) -> SeriesBuffer:
+        out = SeriesBuffer.__new__(SeriesBuffer)
+        out.capacity, out.stride, out.seen = self.capacity, self.stride, self.seen
+        out.points, out.latest = list(self.points), self.latest
+        return out
+
     def sample(self, n: int) -> list[tuple[int, float]]:
         """At most n points spread evenly over the stored ones, ending at the latest."""
         pts = self.points if self.points and self.points[-1] == self.latest else self.points + [self.latest]
@@ -66,6 +72,13 @@ class LiveBuffers:
             buf = self.series[key] = SeriesBuffer(budget(r.metric) * self.scale)
         buf.add(r.step, r.value)
         self.step = max(self.step, r.step)
+
+    def copy(self) -> LiveBuffers:
+        """An independent copy (a viewer draws from it while the training goes on adding to the original)."""
+        out = LiveBuffers(self.scale)
+        out.series = {key: buf.copy() for key, buf in self.series.items()}
+        out.step = self.step
+        return out
 
     def frame(self, metrics: Iterable[str] | None = None) -> pd.DataFrame:
         """The buffered points as a compact long-form DataFrame (categoricals, 32-bit numbers)."""

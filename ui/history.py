@@ -11,6 +11,7 @@ from core.experiments import lesson_of
 from core.history import MAX_OVERLAY, MAX_RUNS, CSVError, Entry, History, read_csv
 from core.i18n import _
 
+from . import desk
 from .buffers import LiveBuffers, final_buffers
 from .safe import plain
 
@@ -32,6 +33,7 @@ def remember(experiment: Experiment, result) -> Entry | None:
     entry = history().add(lesson_of(experiment).name, experiment.name, result.config, frame, result.status,
                           result.last_step, result.seconds)
     result.entry_id = entry.id
+    desk.keep(experiment.name, result)  # and the browser's desk: a reload finds it again
     return entry
 
 

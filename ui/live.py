@@ -1,28 +1,28 @@
-"""The live loop: stream an experiment's Records into its charts, with progress, Stop and a queue.
+"""The live view: a run's Records drawn into its charts as it trains, with progress, Stop and its queue place.
 
-A rerun (Stop, or any widget change) takes effect at the next Streamlit call, which is the next
-redraw; the `finally` block marks the run stopped, keeps what it recorded, and frees its slot.
+The training itself is a Flight (ui.flight), which identical Trains share. A rerun (Stop, or any widget
+change) takes effect at this view's next Streamlit call (a redraw, or a progress update at least every
+STOP_CHECK seconds); the `finally` block leaves the flight and keeps what this view saw as its result.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 
 import streamlit as st
 
 from core.config import ConfigError
-from core.data import DatasetUnavailable, Unavailable, no_downloads
+from core.data import DatasetUnavailable, Unavailable
 from core.experiment import Experiment
 from core.i18n import _
 from core.records import KeptRecords
-from core.runstore import KEPT_STATUSES, keep, run_key, store
+from core.runstore import run_key, store
 
-from . import display, history
-from .admission import server_slots, start_up, wait_for_slot
-from .buffers import LiveBuffers
-from .results import MAX_KEPT_RECORDS, ChartSpec, RunResult, RunView, draw, run_view
+from . import display, events, history
+from .admission import server_slots, start_up
+from .flight import MAX_KEPT_RECORDS, Flight, board, leave
+from .results import ChartSpec, RunResult, RunView, draw, joined_text, run_view
 
 REDRAW_SECONDS = 0.25  # download progress: at most four updates a second
 DRAW_SHARE = 0.15  # a live run spends at most this share of its wall time redrawing its charts
@@ -57,8 +57,7 @@ def within_budget(drawn: float, cost: float, elapsed: float, done: int, total: i
 
 
 FRAMES = 40  # redraws of a paced (animated) run
-# The longest a visitor's run may hold a training slot (a shared demo server); the CLI has no limit.
-MAX_RUN_SECONDS = float(os.environ.get("DNLAB_MAX_RUN_SECONDS", 15 * 60))
+STOP_CHECK = 0.5  # a live view touches its page at least this often, so that a Stop (a rerun) is noticed
 
 
 def _fetch(experiment: Experiment, cfg, bar) -> None:
@@ -94,85 +93,109 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     slot is free; keep the result in the session under the experiment's name. Returns the run's
     placeholders, for show_result to draw the finished run in place.
 
+    The training is a Flight (ui.flight): a Train identical to a run in flight joins it, seeing its records
+    so far at once and the rest live; Stop ends this view, and the training once no one else watches.
     With `pace` (seconds per frame) the run is animated: FRAMES redraws spread over its steps,
     with a pause after each (the optimizer surfaces, which compute faster than the eye follows).
     With `seeds` the run trains on each of them (Experiment.over_seeds), drawn as the seeds' mean and range.
     """
     result = RunResult(experiment.name, cfg, seeds=seeds)
     st.session_state[experiment.name] = result  # stored first, so a stopped run keeps what it recorded
-    total = max(1, experiment.work(cfg) * max(1, len(seeds)))  # every step of every network: phases, seeds, sweeps
     view = run_view(len(charts))
-    status, placeholders = view.status, view.charts
     with view.row.container():
         bar_col, stop_col = st.columns([5, 1], vertical_alignment="center")
         bar = bar_col.progress(0.0, text=_("waiting for a training slot…"))
         stop_col.button(_("Stop"), key=f"{experiment.name}.stop",
                         help=_("Stop this run; what it recorded so far is kept."))
-    buffers = LiveBuffers()
     st.session_state[display.RUNNING] = True  # the chart options' fragment then leaves the page to this run
     start_up()  # normally done at server start (ui/server.py); a first visit straight to a page may skip it
-    slots, ticket = server_slots(), None
-    started = time.perf_counter()
-    frame_steps = -(-total // FRAMES)  # at most FRAMES redraws when paced
-    done = 0  # training steps taken so far, every network's together (its `loss` records)
+    flight, clicked = None, time.perf_counter()
     try:
         bar.progress(0.0, text=_("checking the data…"))
         _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
         bar.progress(0.0, text=_("waiting for a training slot…"))  # the data are checked: the queue (if any) now
-        ticket = slots.join()
-        wait_for_slot(slots, ticket, status)
-        started = time.perf_counter()
-        last_draw, next_frame, gap = started, 0, 0.0  # drawn as soon as two steps are in
-        drawn = cost = 0.0  # seconds spent redrawing so far, and the last redraw's
-        last_run, last_step = "", 0
-        bar.progress(0.0, text=_("starting…"))
-        with no_downloads():  # fetched above; a run never waits on the network inside its slot
-            for r in (experiment.over_seeds(cfg, seeds) if seeds else experiment.run(cfg)):
-                # Draw between steps, never halfway through one step's probe records; the first time
-                # once a second step is in, so that every curve has a line to show (a single point draws
-                # nothing, and the next redraw is a redraw's cost away).
-                if r.step != buffers.step and buffers.series and (last_draw > started or buffers.step >= 2):
-                    now = time.perf_counter()
-                    due = done >= next_frame if pace else (
-                        now - last_draw >= gap and within_budget(drawn, cost, now - started, done, total))
-                    if due:
-                        if now - started > MAX_RUN_SECONDS:
-                            result.message = _("This server stops a run after {minutes:.0f} minutes so that "
-                                               "others can train; `python -m core run` has no limit.").format(
-                                minutes=MAX_RUN_SECONDS / 60)
-                            break
-                        bar.progress(min(1.0, done / total),
-                                     text=progress_text(last_run, last_step, done, total, now - started))
-                        draw(placeholders, charts, buffers, experiment, cfg)
-                        last_draw, next_frame = time.perf_counter(), done + frame_steps
-                        cost = last_draw - now
-                        drawn += cost
-                        # this redraw's cost, the browser's estimated share included, sets the next one's distance
-                        gap = redraw_gap(cost, len(charts))
-                        if pace:
-                            time.sleep(pace)
-                if r.metric == "loss":
-                    done, last_run, last_step = done + 1, r.run, r.step
-                result.records.append(r)
-                buffers.add(r)
-            else:
-                result.status = ("diverged" if result.diverged_runs and result.diverged_runs == result.runs
-                                 else "finished")
+        flight, joined = board(run_key(experiment, cfg, seeds), experiment, cfg, seeds, server_slots(), pace, FRAMES)
+        if joined:
+            result.joined_at = flight.created
+        _watch(flight, view, bar, charts, experiment, cfg, joined)
     except (Unavailable, ConfigError) as exc:  # a download failed, or the fallback data cannot serve
         result.status, result.message = "unavailable", str(exc)
     finally:
-        result.seconds = time.perf_counter() - started
+        if flight is not None:
+            leave(flight)  # first: the last viewer out stops the training and frees its slot
+            result.records = flight.records_so_far()
+            result.seconds = flight.seconds if flight.ended else time.perf_counter() - (flight.started or clicked)
+            if flight.state in ("finished", "diverged", "unavailable"):
+                result.status = flight.state
+            result.message = result.message or flight.message
         if result.status == "running":
-            result.status = "stopped"  # a rerun interrupted us at a redraw, or the time limit
-        if ticket is not None:
-            slots.leave(ticket)  # first: nothing below may keep the slot from others (a closed tab's state can fail)
-        with contextlib.suppress(Exception):
+            result.status = "stopped"  # this view was left (Stop, a rerun), or the time limit stopped the run
+        with contextlib.suppress(Exception):  # a closed tab's state can fail
             st.session_state.pop(display.RUNNING, None)
         history.remember(experiment, result)  # finished, stopped or diverged: it joins the session's history
-        # a complete run on the data it asked for is kept for an identical Train (core.runstore)
-        if result.status in KEPT_STATUSES and not experiment.notes(result.records, cfg):
-            keep(run_key(experiment, cfg, seeds), result.records, result.status, result.seconds, result.records.stride)
     return view  # show_result draws the finished run in full, in the same placeholders
+
+
+def _watch(flight: Flight, view: RunView, bar, charts: list[ChartSpec], experiment: Experiment, cfg,
+           joined: bool) -> None:
+    """Draw `flight` live until it ends: its queue place while it waits, then its charts within the redraw
+    budget (a paced run: at each of its frames); raise what the training raised."""
+    status, placeholders = view.status, view.charts
+    last_draw = last_touch = 0.0
+    gap = drawn = cost = 0.0  # seconds between redraws; spent redrawing so far; the last redraw's cost
+    seen_frame, waited, wait = -1, False, 0.0
+    while True:
+        with flight.changed:
+            if wait > 0:
+                flight.changed.wait(wait)
+            state, place, frame, published = flight.state, flight.place, flight.frame, flight.published
+        if state == "failed":
+            raise flight.error
+        if state != "queued" and state != "running":
+            return
+        now = time.perf_counter()
+        if state == "queued":
+            if place:
+                status.info(_("Queued: place {place} — {running} trainings already run on this server. Yours starts "
+                              "when one finishes.").format(place=place, running=flight.slots.n))
+                waited = True
+            wait = 0.3
+            continue
+        events.mark("started", experiment.name)
+        if waited or (joined and last_draw == 0.0 and last_touch == 0.0):
+            if joined:
+                status.info(joined_text(flight.created))
+            elif waited:
+                status.empty()
+            waited = False
+        if published >= 2:  # a single point draws no line: the first redraw once two steps are in
+            buffers, done, run, step, elapsed = flight.snapshot()
+            # the viewers of one run share its redraw budget: each one's drawing counts as many times as it has viewers
+            viewers = max(1, flight.viewers)
+            due = frame != seen_frame if flight.pace else (
+                now - last_draw >= gap and within_budget(drawn * viewers, cost * viewers, elapsed, done, flight.total))
+            if due:
+                bar.progress(min(1.0, done / flight.total), text=progress_text(run, step, done, flight.total, elapsed))
+                draw(placeholders, charts, buffers, experiment, cfg)
+                events.mark("first", experiment.name)
+                last_draw = last_touch = time.perf_counter()
+                cost = last_draw - now
+                drawn += cost
+                # this redraw's cost (the browser's share included, and as often as the run has viewers) sets the next
+                gap = redraw_gap(cost * viewers, len(charts))
+                seen_frame = frame
+            elif now - last_touch >= STOP_CHECK:
+                bar.progress(min(1.0, done / flight.total), text=progress_text(run, step, done, flight.total, elapsed))
+                last_touch = now
+        elif now - last_touch >= STOP_CHECK:
+            bar.progress(0.0, text=_("starting…"))
+            last_touch = now
+        if flight.pace:
+            wait = STOP_CHECK  # the flight wakes its viewers at each frame
+        elif published < 2:
+            wait = 0.02
+        else:
+            wait = min(STOP_CHECK, max(0.01, gap - (time.perf_counter() - last_draw)))
 
 
 def shared_run(experiment: Experiment, cfg, seeds: tuple[int, ...] = ()) -> RunResult | None:

@@ -9,7 +9,7 @@ from core.experiment import Experiment, Lesson
 from core.experiments import lesson_of
 from core.i18n import N_, _
 
-from . import claims
+from . import claims, events
 from . import lesson as prose
 from .controls import config_controls, seeds_control, seeds_for
 from .live import shared_run, train_live
@@ -36,6 +36,7 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     if button.button(label or _("Train"), type="primary", disabled=cfg is None, key=f"{experiment.name}.train",
                      help=help or _("Train with these settings; the charts update as it trains."),
                      width="stretch") or afresh:
+        events.mark("train", experiment.name)
         last = st.session_state.get(experiment.name)
         run_cfg, seeds = (last.config, last.seeds) if afresh and last is not None else (cfg, seeds_for(cfg, count))
         if afresh or shared_run(experiment, run_cfg, seeds) is None:
@@ -43,6 +44,8 @@ def run_section(experiment: Experiment, cfg, charts_for: ChartsFor, *, label: st
     result = show_result(experiment, charts_for, view=view)
     if result is not None:
         claims.checked(lesson, experiment, result)
+    for event in ("started", "first", "final"):  # a shared run's all at once, when it is drawn
+        events.mark(event, experiment.name)
     return result
 
 

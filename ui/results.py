@@ -20,9 +20,8 @@ from core.seeds import RANK_METRIC, band, median_seeds, member, seeds_of
 from . import charts, display, history, vega
 from .buffers import LiveBuffers, final_buffers
 from .charts import step_axis
+from .flight import MAX_KEPT_RECORDS
 from .safe import plain
-
-MAX_KEPT_RECORDS = 100_000  # per run in a session (~13 MB); beyond, per-step series are thinned
 
 
 @dataclass
@@ -39,6 +38,7 @@ class RunResult:
     entry_id: int | None = None  # its place in the session's run history (ui.history)
     seeds: tuple[int, ...] = ()  # the seeds it trained on, when more than one (Experiment.over_seeds)
     shared_at: float | None = None  # when the identical run it shows finished on this server (core.runstore)
+    joined_at: float | None = None  # when the identical run in flight that it joined started (ui.flight)
 
     @property
     def last_step(self) -> int:
@@ -199,13 +199,27 @@ def _script_or_none(experiment: Experiment, cfg) -> str | None:
         return None
 
 
+def ago_text(when: float) -> str:
+    """How long ago `when` (a time.time()) was, in seconds below 90 s, in minutes after."""
+    ago = max(0.0, time.time() - when)
+    return _("{seconds:.0f} s").format(seconds=ago) if ago < 90 else _("{minutes:.0f} min").format(minutes=ago / 60)
+
+
+def joined_text(started: float) -> str:
+    """What a viewer who joined an identical run in flight (ui.flight) is told."""
+    return _("Joined a run of the same settings and seed that started on this server {ago} ago: it trains once for "
+             "everyone who asked, and runs are reproducible to the bit.").format(ago=ago_text(started))
+
+
 def shared_note(experiment: Experiment, result: RunResult) -> None:
-    """Under a run this server had trained already: that it is that run, and a button to train it anyway."""
-    ago = max(0.0, time.time() - result.shared_at)
-    when = (_("{seconds:.0f} s").format(seconds=ago) if ago < 90 else _("{minutes:.0f} min").format(minutes=ago / 60))
+    """Under a run this server had trained already, or one this view joined in flight: that it is that run,
+    and a button to train it anyway."""
     note, again = st.columns([4, 1], vertical_alignment="center")
-    note.info(_("The same settings and seed as a run trained on this server {ago} ago: runs are reproducible to "
-                "the bit, so this is that run, shown at once.").format(ago=when))
+    if result.shared_at is not None:
+        note.info(_("The same settings and seed as a run trained on this server {ago} ago: runs are reproducible to "
+                    "the bit, so this is that run, shown at once.").format(ago=ago_text(result.shared_at)))
+    else:
+        note.info(joined_text(result.joined_at))
     again.button(_("Train afresh"), key=f"{experiment.name}.afresh", width="stretch",
                  help=_("Train these settings again and watch the charts live; the records will be the same."))
 
@@ -258,7 +272,7 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
                                                          reasons="; ".join(result.divergence_reasons),
                                                          runs=", ".join(gone)))
         st.caption(_("Settings of this run: {settings}").format(settings=describe(result.config)))
-        if result.shared_at is not None:
+        if result.shared_at is not None or result.joined_at is not None:
             shared_note(experiment, result)
     if overlaid:
         draw_overlay(view.charts, charts, overlaid, experiment)
