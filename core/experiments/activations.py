@@ -191,8 +191,10 @@ CLAIMS = (
     # ELU's worst layer: at most 2% on seeds 0-9 on one torch thread (claims are checked there); 5% on seed 0 on
     # two, so a reader's run on another thread count may disagree: "usually"
     Claim("leaky-elu-live", "dying-relu", live(at_most=0.02), controls=(Control({"lr": 0.02}),), usually=True),
-    # with α = 0 LeakyReLU is ReLU, step for step: one cause, the negative-side slope
-    Claim("negatives-revive-with-a-slope", "dying-relu", revive_more(), controls=(Control({"leaky_alpha": 0.0}),)),
+    # with α = 0 LeakyReLU is ReLU, step for step: one cause, the negative-side slope. "usually": on an AVX-512
+    # CPU seed 1 measures LeakyReLU 15% against ReLU 17% (the run is chaotic at lr 0.01)
+    Claim("negatives-revive-with-a-slope", "dying-relu", revive_more(), controls=(Control({"leaky_alpha": 0.0}),),
+          usually=True),
     Claim("elu-closer-to-zero", "elu-zero-mean", mean_closer_to_zero(), controls=(Control(preset="dying-relu"),)),
     Claim("selu-keeps-unit-std", "selu-self-normalizing", top_std("selu", 0.5, 2.0),
           controls=(Control({"init_mode": "shared", "init": "standard"}),)),
