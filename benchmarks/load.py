@@ -1,6 +1,7 @@
 """Load and fault test: a real server on loopback, N browser sessions through every lesson at once.
 
     python -m benchmarks.load [--sessions 10] [--interrupts 0.3] [--settle 30] [--proxy-stall]
+    python -m benchmarks.load --class 30 | --distinct 10 [--settle 30]
 
 It starts `streamlit run app.py` on 127.0.0.1, opens N sessions (one Chromium, a context each),
 and in each session trains every lesson's first experiment at its default settings but for a seed of
@@ -23,6 +24,15 @@ stalled_runs_s the seconds from the click to the end of that run (on the bundled
 queue behind the other visitors and the training, which any visitor pays); the other visitors' runs
 must complete as usual. The browser is Debian's Chromium.
 Bounded: every wait has a timeout, and the server is stopped at the end whatever happens.
+
+With --class N, N visitors open the vanishing lesson on its relu-he preset and press Train within one
+second (a study group told "everyone press Train"); with --distinct N, on N different seeds of it. The
+server runs pinned to one CPU (`taskset`) and the browsers to the others, where the machine has two. First
+a lone visitor trains the preset on another seed: the baseline. It prints one JSON object: p50 and p95 of
+click → first point and click → finished as the server records them (ui.events: Train received → first
+records sent / final state sent) and as the pages see them; whether the runs took their slots in click
+order; the server's CPU seconds for the class against the lone run's; and RSS before, at peak and
+`--settle` seconds after.
 """
 
 from __future__ import annotations
@@ -340,6 +350,162 @@ def run(sessions: int = 10, interrupts: float = 0.3, settle: float = 30.0, seed:
             stall.close()
 
 
+CLASS_EXPERIMENT, CLASS_PRESET = "vanishing", "relu-he"  # "everyone press Train on relu-he"
+CLASS_SEED = 4242  # a seed the warm-up does not train (the store would answer the class at once)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used (from /proc; its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _split_cpus() -> tuple[set[int] | None, set[int] | None]:
+    """(the server's CPU, the browsers' CPUs) where the machine has two or more; else (None, None)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, set(cpus[1:])) if len(cpus) >= 2 else (None, None)
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))], 2)
+
+
+def _summary(values: list[float]) -> dict:
+    return {"p50": _quantile(values, 0.5), "p95": _quantile(values, 0.95), "n": len(values)}
+
+
+def _events(path: Path) -> dict[str, dict[str, float]]:
+    """Each session's first time of each event (ui.events), keyed by the session's id."""
+    out: dict[str, dict[str, float]] = {}
+    for line in path.read_text().splitlines() if path.exists() else ():
+        e = json.loads(line)
+        out.setdefault(e["session"], {}).setdefault(e["event"], e["t"])
+    return out
+
+
+async def _visitors(url: str, queries: list[str], timeout_s: float, cpus: set[int] | None, together: float) -> list:
+    """Open one browser context per query at the lesson page, then press every Train within `together`
+    seconds; per visitor (click time, page's first point, page's finish, the outcome's text)."""
+    from playwright.async_api import async_playwright
+
+    if cpus:
+        os.sched_setaffinity(0, cpus)  # this thread starts the browser: Chromium and its children inherit it
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            contexts = [await browser.new_context(viewport={"width": 1200, "height": 900}) for _ in queries]
+            pages = [await c.new_page() for c in contexts]
+            await asyncio.gather(*(pg.goto(f"{url}/{CLASS_EXPERIMENT}?{q}", timeout=timeout_s * 1000)
+                                   for pg, q in zip(pages, queries, strict=True)))
+            buttons = [pg.locator(f".st-key-{CLASS_EXPERIMENT}-train button").first for pg in pages]
+            await asyncio.gather(*(b.wait_for(timeout=timeout_s * 1000) for b in buttons))
+
+            async def one(index: int, page, button) -> tuple:
+                await asyncio.sleep(together * index / max(1, len(pages)))
+                await button.click()
+                clicked = time.time()
+                first = None
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline:
+                    text = await page.locator("[data-testid='stMain']").inner_text()
+                    live = re.search(r"ETA \d+ s", text) is not None
+                    if first is None and (live or DONE.search(text)):
+                        first = time.time()
+                    if DONE.search(text) and not live:
+                        return clicked, first, time.time(), DONE.search(text).group(0)
+                    await asyncio.sleep(0.1)
+                return clicked, first, None, "timeout"
+
+            return await asyncio.gather(*(one(i, pg, b) for i, (pg, b) in enumerate(zip(pages, buttons, strict=True))))
+        finally:
+            await browser.close()
+
+
+def run_class(n: int, distinct_configs: bool = False, settle: float = 30.0, timeout_s: float = 300,
+              together: float = 1.0) -> dict:
+    """The class load test: N visitors press Train within `together` seconds, on the same preset (or with
+    `distinct_configs` on N different seeds of it), the server pinned to one CPU and the browsers to the others
+    where the machine has two. Before the class, one lone visitor trains the preset on another seed: its
+    click → finished and the server's CPU seconds for it are the baseline."""
+    server_cpu, browser_cpus = _split_cpus()
+    events = Path(tempfile.mkdtemp(prefix="deepnet-lab-events-")) / "events.jsonl"
+    env = {"DNLAB_EVENTS": str(events)}
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 — kept open for the server's life
+        "w+", prefix="deepnet-lab-class-", suffix=".log", delete=False)
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true"]
+    if server_cpu:
+        command = ["taskset", "-c", ",".join(map(str, server_cpu)), *command]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
+    url = f"http://127.0.0.1:{port}"
+    preset = f"preset={CLASS_PRESET}"
+    try:
+        if not wait_healthy(url):
+            raise RuntimeError("the server did not start within 60 s")
+        _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 1}"], timeout_s, browser_cpus, 0))  # warm
+        time.sleep(2)
+        events.unlink(missing_ok=True)
+        cpu0 = cpu_seconds(proc.pid)
+        lone = _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 2}"], timeout_s, browser_cpus, 0))
+        time.sleep(1)
+        lone_cpu = cpu_seconds(proc.pid) - cpu0
+        lone_server = next(iter(_events(events).values()), {})
+        events.unlink(missing_ok=True)
+        before = rss_mb(proc.pid)
+        peak, stop = [before], threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                peak[0] = max(peak[0], rss_mb(proc.pid))
+                time.sleep(0.5)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        queries = [f"{preset}&seed={CLASS_SEED + (i if distinct_configs else 0)}" for i in range(n)]
+        cpu0 = cpu_seconds(proc.pid)
+        seen = _run_async(_visitors(url, queries, timeout_s, browser_cpus, together))
+        time.sleep(1)
+        cpu = cpu_seconds(proc.pid) - cpu0
+        stop.set()
+        watcher.join()
+        time.sleep(settle)
+        after = rss_mb(proc.pid)
+        server = list(_events(events).values())
+        finished = [s for s in server if "final" in s and "train" in s]
+        by_press = sorted(finished, key=lambda s: s["train"])
+        lone_finished = (lone_server.get("final", 0) - lone_server.get("train", 0)) if lone_server else None
+        server_final = [s["final"] - s["train"] for s in finished]
+        return {
+            "mode": "distinct" if distinct_configs else "class", "visitors": n, "preset": CLASS_PRESET,
+            "server_cpus": sorted(server_cpu) if server_cpu else "shared",
+            "runs_finished": sum(1 for *_, outcome in seen if outcome.startswith("Finished")),
+            "outcomes": sorted({outcome for *_, outcome in seen}),
+            "in_click_order": [s["started"] for s in by_press if "started" in s] == sorted(
+                s["started"] for s in by_press if "started" in s),
+            "exceptions": Path(log.name).read_text(errors="replace").count("Traceback"),
+            "server_s": {"first": _summary([s["first"] - s["train"] for s in finished if "first" in s]),
+                         "finished": _summary(server_final)},
+            "page_s": {"first": _summary([f - c for c, f, _, _ in seen if f]),
+                       "finished": _summary([d - c for c, _, d, _ in seen if d])},
+            "lone_s": {"server_finished": round(lone_finished, 2) if lone_finished else None,
+                       "page_finished": round(lone[0][2] - lone[0][0], 2) if lone[0][2] else None},
+            "p95_finished_vs_lone": round(_quantile(server_final, 0.95) / lone_finished, 2)
+            if lone_finished and server_final else None,
+            "cpu_s": {"class": round(cpu, 2), "lone": round(lone_cpu, 2), "ratio": round(cpu / lone_cpu, 2)},
+            "rss_mb": {"before": before, "peak": peak[0], "after_settle": after}, "settle_s": settle,
+        }
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.split("\n\n")[0])
     p.add_argument("--sessions", type=int, default=10, help="concurrent browser sessions (default 10)")
@@ -349,9 +515,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=300, help="seconds any one run may take before it counts as hung")
     p.add_argument("--proxy-stall", action="store_true",
                    help="a stalled HTTP(S) proxy; every other session asks for a download first")
+    p.add_argument("--class", dest="class_", type=int, metavar="N",
+                   help=f"N visitors press Train on {CLASS_EXPERIMENT}'s {CLASS_PRESET} preset within a second "
+                        "(server on one CPU, browsers on the others); p50/p95 of click → first point and → finished")
+    p.add_argument("--distinct", type=int, metavar="N", help="as --class, on N different seeds of the preset")
     args = p.parse_args(argv)
     if not 1 <= args.sessions <= 50:
         p.error("--sessions takes 1 to 50")
+    if args.class_ or args.distinct:
+        n = args.class_ or args.distinct
+        if not 1 <= n <= 60:
+            p.error("--class and --distinct take 1 to 60")
+        stats = run_class(n, distinct_configs=bool(args.distinct), settle=args.settle, timeout_s=args.timeout)
+        print(json.dumps(stats))
+        return 0 if stats["runs_finished"] == n and not stats["exceptions"] else 1
     stats = run(args.sessions, args.interrupts, args.settle, args.seed, args.timeout, args.proxy_stall)
     print(json.dumps(stats))
     ok = stats["runs_completed"] == stats["runs_expected"] and not stats["exceptions"] and not stats["failures"]

@@ -6,10 +6,11 @@ import streamlit as st
 
 from core.claims import check_over_seeds, is_about
 from core.experiment import Experiment
-from core.i18n import _
+from core.i18n import _, language
 
 from . import lesson as prose
 from .controls import choose_preset
+from .once import once
 
 
 def _text(lesson: str, claim) -> str:
@@ -57,9 +58,10 @@ def checked(lesson: str, experiment: Experiment, result) -> None:
     others, measured on this run too, folded away and marked as being about other settings."""
     if not experiment.claims or not result.records or result.status == "unavailable":
         return
-    if result.verdicts is None:  # a finished run's records are fixed: check once, not on every rerun
-        result.verdicts = [(c, check_over_seeds(c, list(result.records)), is_about(experiment, c, result.config))
-                           for c in experiment.claims]
+    if result.verdicts is None:  # a finished run's records are fixed: check once (for all its viewers: ui.once)
+        result.verdicts = once(result.records, ("verdicts", language()), lambda: [
+            (c, check_over_seeds(c, list(result.records)), is_about(experiment, c, result.config))
+            for c in experiment.claims])
     rows = result.verdicts
     mine = [_line(lesson, c, v, True) for c, v, m in rows if m]
     others = [_line(lesson, c, v, False) for c, v, m in rows if not m]

@@ -54,6 +54,7 @@ class Flight:
         self.message = ""
         self.error: BaseException | None = None
         self.viewers = 0
+        self._specs: tuple | None = None  # (key, when, specs): the last live charts one viewer made, for the others
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._train,),
                                        name=f"flight-{experiment.name}", daemon=True)
@@ -67,6 +68,17 @@ class Flight:
         with self.changed:
             elapsed = time.perf_counter() - self.started if self.started else 0.0
             return self.buffers.copy(), self.done, self.last_run, self.last_step, elapsed
+
+    def recent_specs(self, key: Hashable, seconds: float) -> list | None:
+        """The live charts' specs a viewer made under `key` (language, chart options) at most `seconds` ago."""
+        with self.changed:
+            if self._specs is not None and self._specs[0] == key and time.perf_counter() - self._specs[1] <= seconds:
+                return self._specs[2]
+        return None
+
+    def keep_specs(self, key: Hashable, specs: list) -> None:
+        with self.changed:
+            self._specs = (key, time.perf_counter(), specs)
 
     def records_so_far(self) -> KeptRecords:
         """The records as they stand (the flight's own object once it has ended: they no longer change)."""

@@ -13,6 +13,7 @@ from core.i18n import _
 
 from . import desk
 from .buffers import LiveBuffers, final_buffers
+from .once import once
 from .safe import plain
 
 KEY = "_history"
@@ -29,7 +30,7 @@ def remember(experiment: Experiment, result) -> Entry | None:
     """Add a finished, stopped or diverged run to the history, at the final charts' resolution."""
     if result.status not in ("finished", "stopped", "diverged") or not len(result.records):
         return None
-    frame = stored_frame(result.records)
+    frame = once(result.records, "stored_frame", lambda: stored_frame(result.records))  # the same for every viewer
     entry = history().add(lesson_of(experiment).name, experiment.name, result.config, frame, result.status,
                           result.last_step, result.seconds)
     result.entry_id = entry.id

@@ -12,17 +12,18 @@ import time
 
 import streamlit as st
 
+from core.cache import BoundedCache
 from core.config import ConfigError
 from core.data import DatasetUnavailable, Unavailable
 from core.experiment import Experiment
-from core.i18n import _
+from core.i18n import _, language
 from core.records import KeptRecords
 from core.runstore import run_key, store
 
 from . import display, events, history
 from .admission import server_slots, start_up
 from .flight import MAX_KEPT_RECORDS, Flight, board, leave
-from .results import ChartSpec, RunResult, RunView, draw, joined_text, run_view
+from .results import ChartSpec, RunResult, RunView, chart_specs, joined_text, run_view, send
 
 REDRAW_SECONDS = 0.25  # download progress: at most four updates a second
 DRAW_SHARE = 0.15  # a live run spends at most this share of its wall time redrawing its charts
@@ -57,6 +58,7 @@ def within_budget(drawn: float, cost: float, elapsed: float, done: int, total: i
 
 
 FRAMES = 40  # redraws of a paced (animated) run
+SHARE_SECONDS = 0.25  # a viewer draws the live charts another viewer of the same run made at most this long ago
 STOP_CHECK = 0.5  # a live view touches its page at least this often, so that a Stop (a rerun) is noticed
 
 
@@ -169,14 +171,24 @@ def _watch(flight: Flight, view: RunView, bar, charts: list[ChartSpec], experime
                 status.empty()
             waited = False
         if published >= 2:  # a single point draws no line: the first redraw once two steps are in
-            buffers, done, run, step, elapsed = flight.snapshot()
+            with flight.changed:
+                done, run, step = flight.done, flight.last_run, flight.last_step
+            elapsed = now - flight.started
             # the viewers of one run share its redraw budget: each one's drawing counts as many times as it has viewers
             viewers = max(1, flight.viewers)
             due = frame != seen_frame if flight.pace else (
                 now - last_draw >= gap and within_budget(drawn * viewers, cost * viewers, elapsed, done, flight.total))
             if due:
                 bar.progress(min(1.0, done / flight.total), text=progress_text(run, step, done, flight.total, elapsed))
-                draw(placeholders, charts, buffers, experiment, cfg)
+                # the charts another viewer of this run made a moment ago are this one's too (same records, language
+                # and chart options); else this viewer makes them, for the others
+                key = (language(), display.settings(), tuple((c.metrics, c.overlay) for c in charts), frame)
+                if (specs := flight.recent_specs(key, SHARE_SECONDS)) is not None:
+                    send(placeholders, specs, shared=True)
+                else:
+                    specs = chart_specs(charts, flight.snapshot()[0], experiment, cfg)
+                    flight.keep_specs(key, specs)
+                    send(placeholders, specs, shared=viewers > 1)
                 events.mark("first", experiment.name)
                 last_draw = last_touch = time.perf_counter()
                 cost = last_draw - now
@@ -205,8 +217,14 @@ def shared_run(experiment: Experiment, cfg, seeds: tuple[int, ...] = ()) -> RunR
     found = store().get(key) if key is not None else None
     if found is None:
         return None
-    result = RunResult(experiment.name, cfg, KeptRecords.holding(found.records, MAX_KEPT_RECORDS, found.thinned_stride),
-                       found.status, found.seconds, seeds=seeds, shared_at=found.when)
+    # decoded once for all who ask soon after (a class pressing Train together): they share one records object,
+    # so its charts, CSV and claims are made once too (ui.once)
+    records = _decoded.get_or_make((key, found.when), lambda: KeptRecords.holding(
+        found.records, MAX_KEPT_RECORDS, found.thinned_stride), lambda kept: 130 * len(kept) + 1024)
+    result = RunResult(experiment.name, cfg, records, found.status, found.seconds, seeds=seeds, shared_at=found.when)
     st.session_state[experiment.name] = result
     history.remember(experiment, result)
     return result
+
+
+_decoded = BoundedCache(max_items=4, max_bytes=64 << 20)  # runs shared from the store, decoded

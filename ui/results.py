@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from core.config import format_value, to_strings
 from core.experiment import Experiment
 from core.export import NotExportable, exportable, script
 from core.history import overlay_frame
-from core.i18n import N_, _
+from core.i18n import N_, _, language
 from core.records import NON_FINITE, KeptRecords, csv_bytes, reason_text
 from core.seeds import RANK_METRIC, band, median_seeds, member, seeds_of
 
@@ -21,6 +22,7 @@ from . import charts, display, history, vega
 from .buffers import LiveBuffers, final_buffers
 from .charts import step_axis
 from .flight import MAX_KEPT_RECORDS
+from .once import once
 from .safe import plain
 
 
@@ -139,15 +141,37 @@ def draw(placeholders: list, charts: list[ChartSpec], buffers: LiveBuffers, expe
     """Redraw every chart from the buffers; the specs stay fixed, only the data changes (the step axes
     span the run's planned steps from the first redraw to the last). A chart whose spec is kept from an
     earlier redraw gets only its new data (ui.vega.templated)."""
+    send(placeholders, chart_specs(charts, buffers, experiment, cfg))
+
+
+def chart_specs(charts: list[ChartSpec], buffers: LiveBuffers, experiment: Experiment, cfg) -> list[dict]:
+    """The Vega-Lite spec of each chart drawn from the buffers, as `draw` sends them."""
     seeded = bool(seeds_of(run for run, _metric, _layer in buffers.series))
     chosen = median_seeds(buffers.frame((RANK_METRIC,))) if seeded else {}
-    for ph, spec in zip(placeholders, charts, strict=True):
+    outs = []
+    for spec in charts:
         with step_axis((spec.steps or experiment.steps)(cfg)), display.chosen(), vega.filling():
             chart = spec.build(experiment.runs.annotate(seeds_frame(buffers.frame(spec.metrics), spec, chosen)))
             out = chart if isinstance(chart, dict) else vega.finish(vega.spec(fixed_renderer(chart)))
         if seeded and not spec.overlay:
             out = {**out, "title": _subtitled(out.get("title", ""), median_note(chosen))}
-        ph.vega_lite_chart(out, width="stretch")
+        outs.append(out)
+    return outs
+
+
+def send(placeholders: list, outs: list[dict], shared: bool = False) -> None:
+    """Each spec to its placeholder; `shared` specs (ui.once: other viewers send them too) as copies, since
+    Streamlit edits a spec as it sends it."""
+    for ph, out in zip(placeholders, outs, strict=True):
+        ph.vega_lite_chart(copy.deepcopy(out) if shared else out, width="stretch")
+
+
+def final_specs(charts: list[ChartSpec], result: RunResult, experiment: Experiment) -> list[dict]:
+    """The finished run's charts at full resolution: made once for every viewer of the same records, language
+    and chart options (ui.once)."""
+    key = ("charts", language(), display.settings(), tuple((c.metrics, c.overlay) for c in charts))
+    return once(result.records, key,
+                lambda: chart_specs(charts, final_buffers(result.records), experiment, result.config))
 
 
 def seeds_frame(frame: pd.DataFrame, spec: ChartSpec, chosen: dict[str, int]) -> pd.DataFrame:
@@ -277,9 +301,10 @@ def show_result(experiment: Experiment, charts_for: ChartsFor, csv_name: str | N
     if overlaid:
         draw_overlay(view.charts, charts, overlaid, experiment)
     else:
-        draw(view.charts, charts, final_buffers(result.records), experiment, result.config)
+        send(view.charts, final_specs(charts, result, experiment), shared=True)
     left, right = st.columns(2)
-    left.download_button(_("Download CSV"), csv_bytes(result.records), file_name=csv_name or f"{experiment.name}.csv",
+    data = once(result.records, "csv", lambda: csv_bytes(result.records))
+    left.download_button(_("Download CSV"), data, file_name=csv_name or f"{experiment.name}.csv",
                          mime="text/csv", key=f"{experiment.name}.download",
                          help=_("Every record of this run: run, step, metric, layer, value — the same CSV as "
                                 "`python -m core run {experiment}` with these settings.").format(
