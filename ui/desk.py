@@ -24,6 +24,7 @@ from core.runstore import MemoryStore
 COOKIE = "dnlab_desk"
 TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 KEY = "_desk"  # the session's desk key, once attached
+HISTORY = "_history"  # the session's History (ui.history keeps it under this key)
 FRESH = "_desk_fresh"  # set when this session made the key (its browser sent none): it sets the cookie
 DAYS = 30  # the cookie's lifetime; the store's bounds decide how long the desk itself lasts
 MAX_DESKS = int(os.environ.get("DNLAB_DESKS", 256))
@@ -74,8 +75,6 @@ def desks() -> Desks:
 def attach() -> Desk:
     """This session's desk: the browser's own if its cookie names one still kept, else a new one (and the
     cookie set). Its history and last results become the session's; call once per script run, before any page."""
-    from .history import KEY as HISTORY
-
     token = st.session_state.get(KEY)
     desk = desks().get(token) if token is not None else None
     if desk is None:
@@ -115,8 +114,6 @@ def keep(name: str, result) -> None:
     token = st.session_state.get(KEY)
     if token is None:
         return
-    from .history import KEY as HISTORY
-
     desk = desks().get(token)
     if desk is None:  # let go by the store: this session still holds its history, so the desk starts again
         desk = Desk(st.session_state.get(HISTORY) or History())

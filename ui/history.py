@@ -16,7 +16,7 @@ from .buffers import LiveBuffers, final_buffers
 from .once import once
 from .safe import plain
 
-KEY = "_history"
+KEY = desk.HISTORY
 
 
 def history() -> History:

@@ -118,7 +118,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
         bar.progress(0.0, text=_("waiting for a training slot…"))  # the data are checked: the queue (if any) now
         flight, joined = board(run_key(experiment, cfg, seeds), experiment, cfg, seeds, server_slots(), pace, FRAMES)
         if joined:
-            result.joined_at = flight.created
+            result.joined_at = max(0.0, time.time() - flight.created)
         _watch(flight, view, bar, charts, experiment, cfg, joined)
     except (Unavailable, ConfigError) as exc:  # a download failed, or the fallback data cannot serve
         result.status, result.message = "unavailable", str(exc)

@@ -40,7 +40,7 @@ class RunResult:
     entry_id: int | None = None  # its place in the session's run history (ui.history)
     seeds: tuple[int, ...] = ()  # the seeds it trained on, when more than one (Experiment.over_seeds)
     shared_at: float | None = None  # when the identical run it shows finished on this server (core.runstore)
-    joined_at: float | None = None  # when the identical run in flight that it joined started (ui.flight)
+    joined_at: float | None = None  # seconds after the identical run in flight started that it joined (ui.flight)
 
     @property
     def last_step(self) -> int:
@@ -243,7 +243,9 @@ def shared_note(experiment: Experiment, result: RunResult) -> None:
         note.info(_("The same settings and seed as a run trained on this server {ago} ago: runs are reproducible to "
                     "the bit, so this is that run, shown at once.").format(ago=ago_text(result.shared_at)))
     else:
-        note.info(joined_text(result.joined_at))
+        note.info(_("You joined this run {after} after another visitor started it: it trained once for everyone "
+                    "who asked, and runs are reproducible to the bit.").format(
+            after=_("{seconds:.0f} s").format(seconds=result.joined_at)))
     again.button(_("Train afresh"), key=f"{experiment.name}.afresh", width="stretch",
                  help=_("Train these settings again and watch the charts live; the records will be the same."))
 
