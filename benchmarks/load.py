@@ -386,9 +386,11 @@ def _events(path: Path) -> dict[str, dict[str, float]]:
     return out
 
 
-async def _visitors(url: str, queries: list[str], timeout_s: float, cpus: set[int] | None, together: float) -> list:
+async def _visitors(url: str, queries: list[str], timeout_s: float, cpus: set[int] | None, together: float,
+                    pid: int) -> tuple[list, float]:
     """Open one browser context per query at the lesson page, then press every Train within `together`
-    seconds; per visitor (click time, page's first point, page's finish, the outcome's text)."""
+    seconds; per visitor (click time, page's first point, page's finish, the outcome's text), and the server's
+    CPU seconds from the first press until a second after the last page finished."""
     from playwright.async_api import async_playwright
 
     if cpus:
@@ -416,10 +418,13 @@ async def _visitors(url: str, queries: list[str], timeout_s: float, cpus: set[in
                         first = time.time()
                     if DONE.search(text) and not live:
                         return clicked, first, time.time(), DONE.search(text).group(0)
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(0.2)
                 return clicked, first, None, "timeout"
 
-            return await asyncio.gather(*(one(i, pg, b) for i, (pg, b) in enumerate(zip(pages, buttons, strict=True))))
+            cpu = cpu_seconds(pid)
+            seen = await asyncio.gather(*(one(i, pg, b) for i, (pg, b) in enumerate(zip(pages, buttons, strict=True))))
+            await asyncio.sleep(1)
+            return seen, cpu_seconds(pid) - cpu
         finally:
             await browser.close()
 
@@ -429,7 +434,8 @@ def run_class(n: int, distinct_configs: bool = False, settle: float = 30.0, time
     """The class load test: N visitors press Train within `together` seconds, on the same preset (or with
     `distinct_configs` on N different seeds of it), the server pinned to one CPU and the browsers to the others
     where the machine has two. Before the class, one lone visitor trains the preset on another seed: its
-    click → finished and the server's CPU seconds for it are the baseline."""
+    click → finished and the server's CPU seconds for it are the baseline. CPU seconds count from the first
+    press to a second after the last page finished (the pages' loading before it is not the class's Train)."""
     server_cpu, browser_cpus = _split_cpus()
     events = Path(tempfile.mkdtemp(prefix="deepnet-lab-events-")) / "events.jsonl"
     env = {"DNLAB_EVENTS": str(events)}
@@ -446,13 +452,11 @@ def run_class(n: int, distinct_configs: bool = False, settle: float = 30.0, time
     try:
         if not wait_healthy(url):
             raise RuntimeError("the server did not start within 60 s")
-        _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 1}"], timeout_s, browser_cpus, 0))  # warm
+        _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 1}"], timeout_s, browser_cpus, 0, proc.pid))  # warm
         time.sleep(2)
         events.unlink(missing_ok=True)
-        cpu0 = cpu_seconds(proc.pid)
-        lone = _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 2}"], timeout_s, browser_cpus, 0))
-        time.sleep(1)
-        lone_cpu = cpu_seconds(proc.pid) - cpu0
+        lone, lone_cpu = _run_async(_visitors(url, [f"{preset}&seed={CLASS_SEED - 2}"], timeout_s, browser_cpus, 0,
+                                              proc.pid))
         lone_server = next(iter(_events(events).values()), {})
         events.unlink(missing_ok=True)
         before = rss_mb(proc.pid)
@@ -466,10 +470,7 @@ def run_class(n: int, distinct_configs: bool = False, settle: float = 30.0, time
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         queries = [f"{preset}&seed={CLASS_SEED + (i if distinct_configs else 0)}" for i in range(n)]
-        cpu0 = cpu_seconds(proc.pid)
-        seen = _run_async(_visitors(url, queries, timeout_s, browser_cpus, together))
-        time.sleep(1)
-        cpu = cpu_seconds(proc.pid) - cpu0
+        seen, cpu = _run_async(_visitors(url, queries, timeout_s, browser_cpus, together, proc.pid))
         stop.set()
         watcher.join()
         time.sleep(settle)
@@ -479,13 +480,16 @@ def run_class(n: int, distinct_configs: bool = False, settle: float = 30.0, time
         by_press = sorted(finished, key=lambda s: s["train"])
         lone_finished = (lone_server.get("final", 0) - lone_server.get("train", 0)) if lone_server else None
         server_final = [s["final"] - s["train"] for s in finished]
+        first_click = min(c for c, *_ in seen)
+        received = sorted(s["train"] - first_click for s in finished)  # the same clock: one machine
         return {
             "mode": "distinct" if distinct_configs else "class", "visitors": n, "preset": CLASS_PRESET,
             "server_cpus": sorted(server_cpu) if server_cpu else "shared",
             "runs_finished": sum(1 for *_, outcome in seen if outcome.startswith("Finished")),
             "outcomes": sorted({outcome for *_, outcome in seen}),
-            "in_click_order": [s["started"] for s in by_press if "started" in s] == sorted(
-                s["started"] for s in by_press if "started" in s),
+            "in_click_order": None if not distinct_configs else [s["started"] for s in by_press if "started" in s]
+            == sorted(s["started"] for s in by_press if "started" in s),
+            "train_received_after_first_click_s": _summary(received),
             "exceptions": Path(log.name).read_text(errors="replace").count("Traceback"),
             "server_s": {"first": _summary([s["first"] - s["train"] for s in finished if "first" in s]),
                          "finished": _summary(server_final)},

@@ -18,8 +18,9 @@ _lock = threading.Lock()
 PENDING = "_events_pending"  # the events of this session's Train still to come
 
 
-def mark(event: str, experiment: str = "") -> None:
-    """Append one event of this session (once per Train for each of started, first and final)."""
+def mark(event: str, experiment: str = "", when: float | None = None) -> None:
+    """Append one event of this session (once per Train for each of started, first and final), at `when`
+    (a time.time()) if it happened before this call."""
     if not PATH:
         return
     if event == "train":
@@ -29,6 +30,7 @@ def mark(event: str, experiment: str = "") -> None:
     else:
         st.session_state[PENDING].discard(event)
     sid = st.session_state.setdefault("_events_id", secrets.token_hex(6))
-    line = json.dumps({"session": sid, "event": event, "experiment": experiment, "t": time.time()})
+    t = time.time() if when is None else when
+    line = json.dumps({"session": sid, "event": event, "experiment": experiment, "t": t})
     with _lock, open(PATH, "a", encoding="utf-8") as f:
         f.write(line + "\n")

@@ -50,6 +50,7 @@ class Flight:
         self.done, self.last_run, self.last_step = 0, "", 0
         self.created = time.time()
         self.started = 0.0  # perf_counter when it took its slot
+        self.started_at = 0.0  # and time.time() then
         self.seconds = 0.0
         self.message = ""
         self.error: BaseException | None = None
@@ -114,7 +115,7 @@ class Flight:
                     self._end("stopped")
                     return
             with self.changed:
-                self.state, self.started = "running", time.perf_counter()
+                self.state, self.started, self.started_at = "running", time.perf_counter(), time.time()
                 self.changed.notify_all()
             self._end(self._steps())
         except (Unavailable, ConfigError) as exc:  # the data cannot serve after all

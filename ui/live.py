@@ -163,7 +163,7 @@ def _watch(flight: Flight, view: RunView, bar, charts: list[ChartSpec], experime
                 waited = True
             wait = 0.3
             continue
-        events.mark("started", experiment.name)
+        events.mark("started", experiment.name, flight.started_at)
         if waited or (joined and last_draw == 0.0 and last_touch == 0.0):
             if joined:
                 status.info(joined_text(flight.created))
