@@ -43,3 +43,13 @@ def test_a_stalled_network_costs_its_visitor_at_most_30_s_and_others_nothing(mon
     waits = stats["stalled_waits_s"]
     assert len(waits) == 2 and None not in waits and 8 <= max(waits) <= 30, waits
     assert len(stats["stalled_runs_s"]) == 2 and min(stats["stalled_runs_s"]) >= max(waits)
+
+
+@pytest.mark.parametrize("distinct", [False, True], ids=["class", "distinct"])
+def test_a_class_pressing_train_together_all_finish_without_an_exception(distinct):
+    """benchmarks.load --class / --distinct, small: three visitors press Train within a second, on one run (they
+    share its training: ui.flight) or on three (they queue for the slots in the order they pressed)."""
+    stats = load.run_class(3, distinct_configs=distinct, settle=0, timeout_s=240)
+    assert stats["runs_finished"] == 3 and stats["exceptions"] == 0, stats
+    assert stats["server_s"]["finished"]["n"] == 3 and stats["lone_s"]["server_finished"] > 0
+    assert stats["in_click_order"] is (True if distinct else None)
