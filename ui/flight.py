@@ -55,6 +55,7 @@ class Flight:
         self.message = ""
         self.error: BaseException | None = None
         self.viewers = 0
+        self.ticket = 0  # its place in the training queue (Slots), taken when it boards
         self._specs: tuple | None = None  # (key, when, specs): the last live charts one viewer made, for the others
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._train,),
@@ -104,7 +105,7 @@ class Flight:
             self.changed.notify_all()
 
     def _train(self) -> None:
-        ticket = self.slots.join()
+        ticket = self.ticket
         try:
             while (place := self.slots.try_start(ticket)) > 0:
                 with self.changed:
@@ -191,6 +192,8 @@ def board(key: Hashable | None, experiment: Experiment, cfg, seeds: tuple[int, .
         flight.viewers = 1
         if key is not None:
             _flights[key] = flight
+    # its place in the queue now, in the order the Trains arrived (its thread may be scheduled later)
+    flight.ticket = slots.join()
     flight.thread.start()
     return flight, False
 
