@@ -99,10 +99,10 @@ class Flight:
 
     def _end(self, state: str) -> None:
         with self.changed:
-            if self.state in ("queued", "running"):
+            if self.state in ("queued", "running"):  # once: a later call changes nothing
                 self.state = state
-            self.seconds = time.perf_counter() - self.started if self.started else 0.0
-            self.changed.notify_all()
+                self.seconds = time.perf_counter() - self.started if self.started else 0.0
+                self.changed.notify_all()
 
     def _train(self) -> None:
         ticket = self.ticket
@@ -122,10 +122,11 @@ class Flight:
         except (Unavailable, ConfigError) as exc:  # the data cannot serve after all
             self.message = str(exc)
             self._end("unavailable")
-        except BaseException as exc:  # noqa: BLE001 — handed to every viewer, which raises it in its own thread
+        except Exception as exc:  # noqa: BLE001 — handed to every viewer, which raises it in its own thread
             self.error = exc
             self._end("failed")
         finally:
+            self._end("stopped")  # a no-op once it ended; else (the process exiting) no viewer waits on it
             self.slots.leave(ticket)
             _landed(self)
 
