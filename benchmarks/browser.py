@@ -1,7 +1,7 @@
 """Browser against headless, side by side: each lesson's default run in Chromium on the loopback
 server, and the same run through the engine in this process (what `python -m core run` does).
 
-    python -m benchmarks.browser
+    python -m benchmarks.browser [LESSON ...]   (default: every lesson)
 
 Per lesson (its first experiment; the optimizers lesson's real network, since its surface race is
 paced on purpose), alternating the two: headless_s, browser_s (Train pressed to the "Finished"
@@ -14,16 +14,17 @@ change reached the DOM. One JSON object.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from core.device import configure_threads
-from core.experiments import experiments
+from core.experiments import LESSONS, experiments
 from ui.admission import MAX_CONCURRENT_RUNS
 
 from .load import CHROMIUM, DONE, Server
 
-RUNS = {"vanishing": "vanishing", "activations": "activations", "batchnorm": "batchnorm", "transfer": "transfer",
-        "optimizers": "optimizers-net"}
+INSTEAD = {"optimizers": "optimizers-net"}  # the real network: the surface race is paced on purpose
+RUNS = {lesson.name: INSTEAD.get(lesson.name, lesson.experiments[0].name) for lesson in LESSONS}
 TABS = {"optimizers-net": "Real network"}
 _CHART = "[data-testid=stVegaLiteChart]"
 _MARK_PATHS = f"""[...document.querySelectorAll('{_CHART} .mark-line path, {_CHART} .mark-rect path')]"""
@@ -85,7 +86,7 @@ def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600) 
     return (t["first"] - t["click"]) / 1000, (t["done"] - t["click"]) / 1000
 
 
-def run() -> dict:
+def run(lessons: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
     configure_threads(MAX_CONCURRENT_RUNS)  # as the server does
@@ -97,6 +98,8 @@ def run() -> dict:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             browser_run(page, server.url, "vanishing", "vanishing")  # a warm server: the first visit's costs paid
             for lesson, name in RUNS.items():
+                if lessons and lesson not in lessons:
+                    continue
                 heads, runs = [], []
                 for _ in range(REPEATS):
                     time.sleep(1)  # the browser done drawing
@@ -114,4 +117,4 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run()))
+    print(json.dumps(run(sys.argv[1:])))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import recipe
@@ -35,6 +36,8 @@ class Plan:
     fair_grid: tuple[float, ...] = ()  # fair mode: a sweep over these rates picks each network's rate first
     lr_range: tuple[float, float] | None = None  # the LR range test: ExponentialLR from lr_min to lr_max
     transfer: dict = field(default_factory=dict)  # recipe.transfer's arguments (the task split, the variants)
+    points: Callable | None = None  # data made by this function of `data` (its source is copied), not loaded by name
+    data: dict = field(default_factory=dict)
 
 
 def exportable(experiment) -> bool:
@@ -96,7 +99,7 @@ def _constants(nets: list[dict], p: Plan, first: TrainConfig) -> str:
     the arguments of the function its main calls."""
     keys = [k for k in nets[0] if k != "run"]
     common = {k: nets[0][k] for k in keys if all(n[k] == nets[0][k] for n in nets)}
-    lines = [f"DATASET = {first.dataset!r}\n", f"COMMON = {_block(common, ' ' * 9)}\n",
+    lines = [f"DATASET = {None if p.points else first.dataset!r}\n", f"COMMON = {_block(common, ' ' * 9)}\n",
              "# One entry per network (what it changes), trained side by side: one step of each in turn.\n",
              "NETWORKS = [\n", *(f"    {_block({k: v for k, v in n.items() if k not in common}, '    ')},\n"
                                  for n in nets), "]\n"]
@@ -164,6 +167,9 @@ def script(experiment, cfg, filename: str | None = None, seeds: list[int] | None
              f"python {filename} --steps 30 --out a.csv\n    {command} --steps 30 --out b.csv")
     source = inspect.getsource(recipe)
     body = source[source.index('"""', 3) + 3:].lstrip("\n")  # the recipe without its own docstring
+    if p.points:  # the lesson's own data, split as the lab splits every dataset
+        body += (f"\n\n{inspect.getsource(p.points)}\n\nDATA = {p.data!r}\n\n\ndef load_data(_dataset, seed):\n"
+                 f"    return (*split(*{p.points.__name__}(**DATA), seed), 2)\n")
     count = len(nets) * (len(seeds) if seeds else 1)
     return f'''#!/usr/bin/env python3
 """{experiment.title}: {count} network{"s" if count > 1 else ""}, exported from the Deep-Net Training Lab.

@@ -163,7 +163,13 @@ def send(placeholders: list, outs: list[dict], shared: bool = False) -> None:
     """Each spec to its placeholder; `shared` specs (ui.once: other viewers send them too) as copies, since
     Streamlit edits a spec as it sends it."""
     for ph, out in zip(placeholders, outs, strict=True):
-        ph.vega_lite_chart(copy.deepcopy(out) if shared else out, width="stretch")
+        ph.vega_lite_chart(copy.deepcopy(out) if shared else out, width=fit(out))
+
+
+def fit(chart) -> str:
+    """How wide a chart is drawn: at its own width where it sets one in pixels (a square plane), else the column's."""
+    width = chart.get("width") if isinstance(chart, dict) else getattr(chart, "width", None)
+    return "content" if isinstance(width, int) else "stretch"
 
 
 def final_specs(charts: list[ChartSpec], result: RunResult, experiment: Experiment) -> list[dict]:
@@ -212,8 +218,8 @@ def draw_overlay(placeholders: list, charts: list[ChartSpec], entries: list, exp
                     note = median_note(chosen)
                     col.caption(plain(f"{entry.label} — {note[0]}: {' · '.join(note[1:])}" if chosen else entry.label))
                     frame = entry.frame[entry.frame["metric"].isin(spec.metrics)]
-                    col.altair_chart(spec.build(experiment.runs.annotate(seeds_frame(frame, spec, chosen))),
-                                     width="stretch")
+                    chart = spec.build(experiment.runs.annotate(seeds_frame(frame, spec, chosen)))
+                    col.altair_chart(chart, width=fit(chart))
 
 
 def _script_or_none(experiment: Experiment, cfg) -> str | None:

@@ -11,7 +11,7 @@ import os
 
 from ..experiment import Experiment, Lesson
 from ..i18n import add_catalog
-from . import activations, batchnorm, optimizers, transfer, vanishing
+from . import activations, batchnorm, optimizers, playground, transfer, vanishing
 
 LESSONS: list[Lesson] = [
     vanishing.LESSON,
@@ -19,6 +19,7 @@ LESSONS: list[Lesson] = [
     batchnorm.LESSON,
     transfer.LESSON,
     optimizers.LESSON,
+    playground.LESSON,
 ]
 PLUGINS = "DNLAB_LESSONS"  # comma-separated modules, each with a LESSON: lessons kept outside the tree
 

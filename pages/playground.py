@@ -1,0 +1,55 @@
+"""Lesson 6: the playground — a decision boundary on 2-D points, with the chapter's knobs."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from core.i18n import _
+from ui import nav  # light: no torch
+
+nav.ensure_entrypoint("pages/playground.py")  # first: a fresh server's deep link hands over at once
+
+from core.experiments import playground  # noqa: E402
+from ui import charts, controls, lesson  # noqa: E402
+from ui.page import run_section  # noqa: E402
+from ui.results import ChartSpec, accuracy_chart, loss_chart  # noqa: E402
+
+EXP = playground.EXPERIMENT
+SIDE = 280  # pixels: the plane is drawn square
+COLOURS = alt.Scale(domain=[0, 1], range=["#2166ac", "#f7f7f7", "#b2182b"], interpolate="rgb")  # class 0 / 1
+
+
+def boundary_chart(df: pd.DataFrame, grid: int) -> alt.LayerChart:
+    """The probability of class 1 over the plane (blue 0, red 1) with the training points over it."""
+    boundary, points, step = playground.plane(df, grid)
+    axis = alt.Scale(domain=[-playground.EXTENT, playground.EXTENT], nice=False)
+    title = (_("Decision boundary at step {step:,}").format(step=step) if step is not None
+             else _("Decision boundary"))
+    cells = alt.Chart(boundary).mark_rect().encode(
+        x=alt.X("x0:Q", scale=axis, title="x₁"), x2="x1:Q", y=alt.Y("y0:Q", scale=axis, title="x₂"), y2="y1:Q",
+        color=alt.Color("p:Q", scale=COLOURS, title=_("P(class 1)")),
+        tooltip=[alt.Tooltip("p:Q", title=_("P(class 1)"), format=".2f")])
+    dots = alt.Chart(points).mark_circle(size=22, stroke="white", strokeWidth=0.8, opacity=1).encode(
+        x=alt.X("x:Q", scale=axis), y=alt.Y("y:Q", scale=axis), color=alt.Color("label:Q", scale=COLOURS),
+        tooltip=[alt.Tooltip("label:Q", title=_("class"))])
+    return alt.layer(cells, dots).properties(title=title, width=SIDE, height=SIDE)
+
+
+def charts_for(cfg: playground.Config) -> list[ChartSpec]:
+    """The boundary beside its cause (the gradient across the layers), then loss, accuracy and dead units."""
+    return [
+        ChartSpec(lambda df: boundary_chart(df, cfg.grid), (playground.BOUNDARY, *playground.POINTS)),
+        ChartSpec(lambda df: charts.profile(df, "grad_norm", _("Gradient norm per layer (first and latest probe)")),
+                  ("grad_norm",)),
+        loss_chart(),
+        accuracy_chart(train=True),
+        ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer (pass no gradient)"),
+                                              _("share"), zero=True), ("dead_fraction",)),
+    ]
+
+
+st.title(_("Playground"))
+lesson.lead(EXP.name)
+cfg = controls.config_controls(EXP)
+run_section(EXP, cfg, charts_for, help=_("Train the network; the boundary is redrawn as it learns."))
+lesson.folded(EXP.name, "charts", _("What the charts show"))
