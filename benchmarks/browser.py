@@ -1,7 +1,7 @@
 """Browser against headless, side by side: each lesson's default run in Chromium on the loopback
 server, and the same run through the engine in this process (what `python -m core run` does).
 
-    python -m benchmarks.browser [LESSON ...]   (default: every lesson)
+    python -m benchmarks.browser [--width PX] [--lang ko] [LESSON ...]   (default: 1440 px, English, every lesson)
 
 Per lesson (its first experiment; the optimizers lesson's real network, since its surface race is
 paced on purpose), alternating the two: headless_s, browser_s (Train pressed to the "Finished"
@@ -13,8 +13,8 @@ change reached the DOM. One JSON object.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 
 from core.device import configure_threads
@@ -25,7 +25,8 @@ from .load import CHROMIUM, DONE, Server
 
 INSTEAD = {"optimizers": "optimizers-net"}  # the real network: the surface race is paced on purpose
 RUNS = {lesson.name: INSTEAD.get(lesson.name, lesson.experiments[0].name) for lesson in LESSONS}
-TABS = {"optimizers-net": "Real network"}
+TABS = {"optimizers-net": 1}  # the tab (by position, in any language) that holds the experiment
+FINISHED_KO = r"스텝을 [\d.]+초 만에 마쳤습니다|발산했습니다"  # DONE's messages as the Korean edition words them
 _CHART = "[data-testid=stVegaLiteChart]"
 _MARK_PATHS = f"""[...document.querySelectorAll('{_CHART} .mark-line path, {_CHART} .mark-rect path')]"""
 # Before Train: the lines and cells already on the page (the session's last run, the activations gallery).
@@ -69,16 +70,17 @@ def headless_s(name: str) -> float:
     return time.perf_counter() - start
 
 
-def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600) -> tuple[float, float]:
+def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600,
+                lang: str = "en") -> tuple[float, float]:
     """(Train to the first drawn mark, Train to the finished message), in seconds, timed in the page."""
-    page.goto(f"{url}/{lesson}", timeout=timeout_s * 1000)
+    page.goto(f"{url}/{lesson}" + ("?lang=ko" if lang == "ko" else ""), timeout=timeout_s * 1000)
     if name in TABS:
-        page.get_by_role("tab", name=TABS[name]).click()
+        page.get_by_role("tab").nth(TABS[name]).click()
     button = page.locator(f".st-key-{name}-train button").filter(visible=True).first
     button.wait_for(timeout=timeout_s * 1000)
     page.wait_for_timeout(1000)  # the page settled
     page.evaluate(SEEN)
-    page.evaluate(WATCH, DONE.pattern)
+    page.evaluate(WATCH, DONE.pattern + ("|" + FINISHED_KO if lang == "ko" else ""))
     button.click()
     page.wait_for_function("() => window.__times.done !== null && window.__times.first !== null",
                            timeout=timeout_s * 1000, polling=500)  # rarely: the wait must not load the CPUs
@@ -86,7 +88,7 @@ def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600) 
     return (t["first"] - t["click"]) / 1000, (t["done"] - t["click"]) / 1000
 
 
-def run(lessons: list[str] | None = None) -> dict:
+def run(lessons: list[str] | None = None, width: int = 1440, lang: str = "en") -> dict:
     from playwright.sync_api import sync_playwright
 
     configure_threads(MAX_CONCURRENT_RUNS)  # as the server does
@@ -95,8 +97,9 @@ def run(lessons: list[str] | None = None) -> dict:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            browser_run(page, server.url, "vanishing", "vanishing")  # a warm server: the first visit's costs paid
+            page = browser.new_page(viewport={"width": width, "height": 900},
+                                    locale="ko-KR" if lang == "ko" else "en-US")
+            browser_run(page, server.url, "vanishing", "vanishing", lang=lang)  # warm: the first visit's costs paid
             for lesson, name in RUNS.items():
                 if lessons and lesson not in lessons:
                     continue
@@ -104,7 +107,7 @@ def run(lessons: list[str] | None = None) -> dict:
                 for _ in range(REPEATS):
                     time.sleep(1)  # the browser done drawing
                     heads.append(headless_s(name))
-                    runs.append(browser_run(page, server.url, lesson, name))
+                    runs.append(browser_run(page, server.url, lesson, name, lang=lang))
                 head, whole = min(heads), min(r[1] for r in runs)
                 out[lesson] = {"headless_s": round(head, 2), "browser_s": round(whole, 2),
                                "ratio": round(whole / head, 3), "first_point_s": round(min(r[0] for r in runs), 3)}
@@ -117,4 +120,9 @@ def run(lessons: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1:])))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.browser", description=__doc__.split("\n\n")[0])
+    parser.add_argument("lessons", nargs="*", help="lessons to time (default: every lesson)")
+    parser.add_argument("--width", type=int, default=1440, help="the browser window's width in pixels")
+    parser.add_argument("--lang", choices=("en", "ko"), default="en", help="the lab's language")
+    args = parser.parse_args()
+    print(json.dumps({"width": args.width, "lang": args.lang, **run(args.lessons, args.width, args.lang)}))

@@ -27,12 +27,16 @@ def boundary_chart(df: pd.DataFrame, grid: int) -> alt.LayerChart:
              else _("Decision boundary"))
     cells = alt.Chart(boundary).mark_rect().encode(
         x=alt.X("x0:Q", scale=axis, title="x₁"), x2="x1:Q", y=alt.Y("y0:Q", scale=axis, title="x₂"), y2="y1:Q",
-        color=alt.Color("p:Q", scale=COLOURS, title=_("P(class 1)")),
+        color=alt.Color("p:Q", scale=COLOURS, title=_("P(class 1)"),
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=SIDE - 80)),
         tooltip=[alt.Tooltip("p:Q", title=_("P(class 1)"), format=".2f")])
-    dots = alt.Chart(points).mark_circle(size=22, stroke="white", strokeWidth=0.8, opacity=1).encode(
+    dots = alt.Chart(points).mark_circle(size=22, stroke="white", strokeWidth=0.8, opacity=1, clip=True).encode(
         x=alt.X("x:Q", scale=axis), y=alt.Y("y:Q", scale=axis), color=alt.Color("label:Q", scale=COLOURS),
         tooltip=[alt.Tooltip("label:Q", title=_("class"))])
-    return alt.layer(cells, dots).properties(title=title, width=SIDE, height=SIDE)
+    # pad: the plane itself is SIDE×SIDE, the axes and the legend around it (Streamlit's default, fit, would squeeze
+    # the plane into SIDE×SIDE with them)
+    return alt.layer(cells, dots).properties(title=title, width=SIDE, height=SIDE,
+                                             autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
 def charts_for(cfg: playground.Config) -> list[ChartSpec]:
