@@ -15,13 +15,13 @@ from ui.results import accuracy_chart, loss_chart  # noqa: E402
 from ui.safe import plain  # noqa: E402
 
 st.title(_("Runs"))
-st.write(_("Every run of this session, from every lesson, newest first (at most {most} a lesson). Pick runs to draw "
+st.write(_("Every run in this browser, from every lesson, newest first (at most {most} a lesson). Pick runs to draw "
            "their loss and accuracy together, download them as one CSV, or open one again with its settings. Rename, "
            "pin or delete runs on their lesson's page, under Run history.").format(most=MAX_RUNS))
 
 h = history.history()
 if not h.entries:
-    st.info(_("No runs yet in this session: train on any lesson and each run appears here."))
+    st.info(_("No runs yet in this browser: train on any lesson and each run appears here."))
     st.stop()
 
 registry = experiments()

@@ -210,7 +210,7 @@ def test_two_runs_overlaid_on_every_chart(page, server, lesson, tmp_path):
     page.get_by_role("heading", name=PAGES[lesson]).wait_for(timeout=60_000)
     train = page.locator(f".st-key-{exp.name}-train button").filter(visible=True).first
     train.click()
-    page.get_by_text("Run history (1 in this session)").wait_for(timeout=120_000)
+    page.get_by_text("Run history (1 in this browser)").wait_for(timeout=120_000)
     field, value = CHANGE.get(lesson, ("seed", "1"))
     box = page.locator(f".st-key-{exp.name}-{field} input").first
     box.fill(value)
@@ -218,7 +218,7 @@ def test_two_runs_overlaid_on_every_chart(page, server, lesson, tmp_path):
     page.wait_for_timeout(500)
     _idle(page)
     train.click()
-    page.get_by_text("Run history (2 in this session)").wait_for(timeout=120_000)
+    page.get_by_text("Run history (2 in this browser)").wait_for(timeout=120_000)
     page.wait_for_timeout(1000)
     page.locator(f".st-key-{exp.name}-compare button").filter(visible=True).first.click()
     # the curves: a line colour per run, both runs in one legend
@@ -247,14 +247,14 @@ def test_a_cli_csv_comes_back_as_a_run_and_a_bad_one_is_refused(page, server, tm
     page.goto(f"{server}/vanishing?steps=12&depth=3")
     page.get_by_role("heading", name=PAGES["vanishing"]).wait_for(timeout=60_000)
     page.locator(".st-key-vanishing-train button").first.click()
-    page.get_by_text("Run history (1 in this session)").wait_for(timeout=60_000)
+    page.get_by_text("Run history (1 in this browser)").wait_for(timeout=60_000)
     uploader = page.locator(".st-key-vanishing-upload input[type=file]")
     uploader.set_input_files(str(bad))
     page.get_by_text("bad.csv was not loaded: The columns must be run, step, metric, layer, value").wait_for(
         timeout=30_000)
     uploader.set_input_files(str(good))
     page.get_by_text("records loaded as #2 upload cli").wait_for(timeout=30_000)
-    page.get_by_text("Run history (2 in this session)").wait_for(timeout=30_000)
+    page.get_by_text("Run history (2 in this browser)").wait_for(timeout=30_000)
     page.locator(".st-key-vanishing-compare button").filter(visible=True).first.click()
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"] .role-legend')]
         .some(l => l.textContent.includes('#2 upload cli'))""", timeout=30_000)
@@ -351,7 +351,7 @@ def test_a_second_visitor_who_presses_train_while_the_first_trains_joins_that_ru
 
 
 def _history_count(pg) -> int:
-    text = pg.get_by_text(re.compile(r"Run history \(\d+ in this session\)")).first.inner_text(timeout=60_000)
+    text = pg.get_by_text(re.compile(r"Run history \(\d+ in this browser\)")).first.inner_text(timeout=60_000)
     return int(re.search(r"\((\d+)", text).group(1))
 
 
@@ -365,7 +365,7 @@ def test_runs_survive_a_reload_and_a_minute_offline_and_stay_with_their_browser(
         for n, seed in enumerate((9393, 9394), 1):  # the second goto is a new session: the first run must be kept
             first.goto(f"{server}/vanishing?steps=20&depth=3&seed={seed}")
             first.locator(".st-key-vanishing-train button").first.click()
-            first.get_by_text(f"Run history ({n} in this session)").wait_for(timeout=60_000)
+            first.get_by_text(f"Run history ({n} in this browser)").wait_for(timeout=60_000)
             _idle(first)
         assert _history_count(first) == 2
         first.reload()
@@ -373,12 +373,12 @@ def test_runs_survive_a_reload_and_a_minute_offline_and_stay_with_their_browser(
         one.set_offline(True)
         first.wait_for_timeout(60_000)
         one.set_offline(False)  # the page reconnects by itself, to a new session (the old one's 15 s are up)
-        first.get_by_text("Run history (2 in this session)").wait_for(timeout=60_000)
+        first.get_by_text("Run history (2 in this browser)").wait_for(timeout=60_000)
         first.reload()
         assert _history_count(first) == 2
         first.goto(f"{server}/runs")
         first.get_by_text(re.compile(r"#2 .*seed 9394")).first.wait_for(timeout=60_000)
-        assert first.get_by_text("No runs yet in this session").count() == 0
+        assert first.get_by_text("No runs yet in this browser").count() == 0
         second = two.new_page()
         second.goto(f"{server}/vanishing?steps=20&depth=3&seed=9394")
         second.locator(".st-key-vanishing-train button").first.wait_for(timeout=60_000)
@@ -386,7 +386,7 @@ def test_runs_survive_a_reload_and_a_minute_offline_and_stay_with_their_browser(
         assert second.get_by_text("Run history").count() == 0 and second.get_by_text("Finished 20 steps").count() == 0
         assert "seed=9394" in second.url
         second.goto(f"{server}/runs")
-        second.get_by_text("No runs yet in this session").wait_for(timeout=60_000)
+        second.get_by_text("No runs yet in this browser").wait_for(timeout=60_000)
     finally:
         one.close()
         two.close()

@@ -76,7 +76,7 @@ def chosen(experiment: Experiment, current: int | None) -> list[Entry]:
     picked = left.multiselect(
         _("Overlay earlier runs"), options, key=key, max_selections=MAX_OVERLAY - 1,
         format_func=lambda i: _option(h.get(i)),
-        help=_("Draw up to {most} earlier runs of this session with this one: one colour per run on every curve; the "
+        help=_("Draw up to {most} earlier runs in this browser with this one: one colour per run on every curve; the "
                "per-layer charts show each run side by side.").format(most=MAX_OVERLAY - 1))
     right.button(_("Compare with previous run"), key=f"{experiment.name}.compare", on_click=_compare_with_previous,
                  args=(experiment, current), help=_("Overlay the run before this one."))
@@ -99,7 +99,7 @@ def _option(entry: Entry | None) -> str:
 def columns(extra: dict[str, str] | None = None) -> dict:
     """The history table's column headers and help in the current language (the data keeps its keys)."""
     config = {
-        "id": st.column_config.NumberColumn(_("run"), help=_("The run's number in this session.")),
+        "id": st.column_config.NumberColumn(_("run"), help=_("The run's number in this browser.")),
         "label": st.column_config.TextColumn(_("label"), help=_("Rename the run (up to 60 characters)."),
                                              max_chars=60),
         "pinned": st.column_config.CheckboxColumn(_("pinned"), help=_("A pinned run is never dropped.")),
@@ -132,8 +132,8 @@ def manage(experiment: Experiment) -> None:
     """The history of this experiment in an editable table (rename, pin, delete) and a CSV upload."""
     h = history()
     entries = h.of(experiment.name)
-    with st.expander(_("Run history ({count} in this session)").format(count=len(entries)), expanded=False):
-        st.caption(_("Every run of this session, newest first: at most {most} per lesson (pinned runs are kept, the "
+    with st.expander(_("Run history ({count} in this browser)").format(count=len(entries)), expanded=False):
+        st.caption(_("Every run in this browser, newest first: at most {most} per lesson (pinned runs are kept, the "
                      "oldest unpinned go first). Edit a label to rename a run.").format(most=MAX_RUNS))
         if entries:
             version = st.session_state.get(f"{experiment.name}.history_version", 0)
