@@ -292,7 +292,7 @@ EXPERIMENT = Experiment(
     metrics=("loss", "val_loss", "accuracy", "val_accuracy", "diverged", "grad_norm", "dead_fraction",
              "saturated_fraction", BOUNDARY, *POINTS),
     smoke={"steps": 10, "depth": 2, "points": 80, "grid": 8, "boundary_every": 5}, claims=CLAIMS,
-    export=export_plan, fetch=lambda cfg, progress: None)
+    export=export_plan)
 
 LESSON = Lesson(
     NAME, N_("Playground"),
