@@ -58,6 +58,28 @@ def test_the_server_warms_up_before_it_takes_a_visitor(monkeypatch):
     assert calls == ["warm-up", "serving"]
 
 
+def test_the_server_start_takes_its_modules_out_of_the_garbage_collectors_view(monkeypatch):
+    """After the lifespan's start-up, the page modules' objects are frozen: a full collection no longer walks them
+    (gc.get_objects lists what the collector tracks, the frozen ones not among them)."""
+    import gc
+    import sys
+
+    from ui.server import lifespan
+
+    _fresh_start_up(monkeypatch, lambda: None)
+    try:
+        async def serve():
+            async with lifespan(None):
+                pass
+
+        _serve(serve)
+        charts = sys.modules["ui.charts"].__dict__  # imported at start-up (PAGE_MODULES)
+        assert gc.get_freeze_count() > 0 and not any(o is charts for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(o is charts for o in gc.get_objects())  # the check can fail: unfrozen, the collector sees it
+
+
 def test_the_server_turns_the_pages_folder_mode_off_before_its_first_session(monkeypatch):
     """A pages/ folder beside lab.py: Streamlit would send a fresh server's first visitor a navigation of
     raw file names until lab.py's st.navigation runs (CI saw it for five polls). The lifespan turns it off."""

@@ -93,17 +93,37 @@ def start_up(background: bool = True) -> int:
                 importlib.import_module("narwhals.stable.v2")
             threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         else:
-            _warm_up()
+            _warm_up(PAGE_MODULES)
         threading.Thread(target=_janitor, name="janitor", daemon=True).start()
         _started = threads
         return threads
 
 
-def _warm_up() -> None:
+# What every page imports, imported at server start before the freeze, so that their objects are frozen too. Not in
+# the background warm-up: a session's script may be importing them at the same time (see narwhals above).
+PAGE_MODULES = ("core.experiments", "ui.charts", "ui.results")
+
+
+def _warm_up(modules: tuple[str, ...] = ()) -> None:
     try:
         warm_up()
+        for name in modules:
+            importlib.import_module(name)
     except Exception:  # noqa: BLE001 — a failed warm-up costs the first run its one-off costs, no more
         log.exception("warm-up")
+    freeze()
+
+
+def freeze() -> int:
+    """Take every object alive now out of the garbage collector's view (gc.freeze; returns how many): the
+    modules, torch's and Streamlit's included, which live as long as the server. Python's full collection
+    otherwise walks all of them every time the allocations of training trigger one, several times a run, and
+    each walk holds the GIL, so every session of the server, its drawing and its messages wait for it.
+    A frozen object that dies is still freed by reference counting, but one that dies in a cycle is never freed:
+    what is alive at start-up is the server's modules and their caches, which live as long as it."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def release_memory(collect: bool = True) -> int:
