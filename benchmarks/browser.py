@@ -6,9 +6,9 @@ server, and the same run through the engine in this process (what `python -m cor
 Per lesson (its first experiment; the optimizers lesson's real network, since its surface race is
 paced on purpose), alternating the two: headless_s, browser_s (Train pressed to the "Finished"
 message), their ratio (issue 11's target: <= 1.15), and first_point_s (Train to the first line or
-cell drawn that was not on the page before: not the last run's, not the gallery's; target <= 0.5 s on a
-warm server). Both are timed inside the page (WATCH): from the click's dispatch to the frame after the
-change reached the DOM. One JSON object.
+cell drawn that was not on the page before: not the last run's, not the gallery's; for the playground its
+first decision boundary; target <= 0.5 s on a warm server). Both are timed inside the page (WATCH): from
+the click's dispatch to the frame after the change reached the DOM. One JSON object.
 """
 
 from __future__ import annotations
@@ -28,35 +28,39 @@ RUNS = {lesson.name: INSTEAD.get(lesson.name, lesson.experiments[0].name) for le
 TABS = {"optimizers-net": 1}  # the tab (by position, in any language) that holds the experiment
 FINISHED_KO = r"스텝을 [\d.]+초 만에 마쳤습니다|발산했습니다"  # DONE's messages as the Korean edition words them
 _CHART = "[data-testid=stVegaLiteChart]"
-_MARK_PATHS = f"""[...document.querySelectorAll('{_CHART} .mark-line path, {_CHART} .mark-rect path')]"""
-# Before Train: the lines and cells already on the page (the session's last run, the activations gallery).
-SEEN = f"() => {{ window.__seen = new Set({_MARK_PATHS}.map(p => p.getAttribute('d'))); }}"
+MARKS = ".mark-line path, .mark-rect path"  # what counts as drawn: a line or a cell
+# the playground's first picture is its decision boundary: one image (pages/playground.py), not its curves
+FIRST_MARKS = {"playground": ".mark-image image"}
+# Before Train: the marks already on the page (the session's last run, the activations gallery), by geometry.
+SEEN = """(sel) => { window.__seen = new Set([...document.querySelectorAll(sel)]
+    .map(m => m.getAttribute('d') || m.getAttribute('href'))); }"""
 # Timed inside the page, so that the figures are the page's and not the harness's: the click as it is
-# dispatched, and the next frame after the first new line or cell (in a visible chart) and after the
-# finished message reach the DOM. A mutation observer only looks at what changed, and no polling loop
-# competes with the run for the two CPUs (Playwright's waits poll at growing intervals, up to 0.5 s late).
-WATCH = r"""(done) => {
+# dispatched, and the next frame after the first new mark (in a visible chart) and after the finished
+# message reach the DOM. A mutation observer only looks at what changed, and no polling loop competes
+# with the run for the two CPUs (Playwright's waits poll at growing intervals, up to 0.5 s late). No
+# attributeFilter: it drops namespaced attributes, and Vega sets an image's href with setAttributeNS.
+WATCH = r"""([done, sel]) => {
   const re = new RegExp(done), t = window.__times = {click: null, first: null, done: null};
   const at = key => requestAnimationFrame(() => { if (t[key] === null) t[key] = performance.now(); });
-  const isMark = p => p.tagName === 'path' && p.closest('.mark-line, .mark-rect') && p.closest('CHART')
-      && (p.getAttribute('d') || '').length > 10 && !window.__seen.has(p.getAttribute('d'));
-  const marks = n => n.nodeType === 1 ? (n.tagName === 'path' ? [n] : [...n.querySelectorAll('path')]) : [];
+  const shape = m => m.getAttribute('d') || m.getAttribute('href') || '';
+  const isMark = m => m.nodeType === 1 && m.matches(sel) && shape(m).length > 10 && !window.__seen.has(shape(m));
+  const marks = n => n.nodeType === 1 ? [n, ...n.querySelectorAll('path, image')] : [];
   let firstAsked = false, doneAsked = false;
   document.addEventListener('click', () => { if (t.click === null) t.click = performance.now(); }, true);
   new MutationObserver(records => {
     if (t.click === null) return;
     for (const r of records) {
+      if (r.type === 'attributes' && r.attributeName !== 'd' && r.attributeName !== 'href') continue;
       if (!firstAsked) {
-        const paths = r.type === 'attributes' ? [r.target] : [...r.addedNodes].flatMap(marks);
-        if (paths.some(p => isMark(p) && p.closest('CHART').offsetParent)) { firstAsked = true; at('first'); }
+        const found = r.type === 'attributes' ? [r.target] : [...r.addedNodes].flatMap(marks);
+        if (found.some(m => isMark(m) && m.closest('CHART').offsetParent)) { firstAsked = true; at('first'); }
       }
       if (!doneAsked) {
         const texts = r.type === 'characterData' ? [r.target.data] : [...r.addedNodes].map(n => n.textContent || '');
         if (texts.some(x => re.test(x))) { doneAsked = true; at('done'); }
       }
     }
-  }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true,
-                              attributeFilter: ['d']});
+  }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true});
 }""".replace("CHART", _CHART)
 TIMES = "() => window.__times"
 REPEATS = 2  # each side twice, alternating; each side's fastest counts (the machine is shared)
@@ -79,8 +83,9 @@ def browser_run(page, url: str, lesson: str, name: str, timeout_s: float = 600,
     button = page.locator(f".st-key-{name}-train button").filter(visible=True).first
     button.wait_for(timeout=timeout_s * 1000)
     page.wait_for_timeout(1000)  # the page settled
-    page.evaluate(SEEN)
-    page.evaluate(WATCH, DONE.pattern + ("|" + FINISHED_KO if lang == "ko" else ""))
+    marks = ", ".join(f"{_CHART} {m.strip()}" for m in FIRST_MARKS.get(lesson, MARKS).split(","))
+    page.evaluate(SEEN, marks)
+    page.evaluate(WATCH, [DONE.pattern + ("|" + FINISHED_KO if lang == "ko" else ""), marks])
     button.click()
     page.wait_for_function("() => window.__times.done !== null && window.__times.first !== null",
                            timeout=timeout_s * 1000, polling=500)  # rarely: the wait must not load the CPUs

@@ -16,33 +16,37 @@ from ui.results import ChartSpec, accuracy_chart, loss_chart  # noqa: E402
 
 EXP = playground.EXPERIMENT
 SIDE = 280  # pixels: the plane is drawn square
-COLOURS = alt.Scale(domain=[0, 1], range=["#2166ac", "#f7f7f7", "#b2182b"], interpolate="rgb")  # class 0 / 1
+STOPS = ("#2166ac", "#f7f7f7", "#b2182b")  # P(class 1) = 0, 0.5, 1
+COLOURS = alt.Scale(domain=[0, 1], range=list(STOPS), interpolate="rgb")  # the image's colours, as a Vega scale
 
 
 def boundary_chart(df: pd.DataFrame, grid: int) -> alt.LayerChart:
-    """The probability of class 1 over the plane (blue 0, red 1) with the training points over it."""
-    boundary, points, step = playground.plane(df, grid)
+    """The probability of class 1 over the plane (blue 0, red 1), one image of grid×grid pixels, with the training
+    points over it."""
+    values, points, step = playground.plane(df, grid)
     axis = alt.Scale(domain=[-playground.EXTENT, playground.EXTENT], nice=False)
     title = (_("Decision boundary at step {step:,}").format(step=step) if step is not None
              else _("Decision boundary"))
-    cells = alt.Chart(boundary).mark_rect().encode(
-        x=alt.X("x0:Q", scale=axis, title="x₁"), x2="x1:Q", y=alt.Y("y0:Q", scale=axis, title="x₂"), y2="y1:Q",
-        color=alt.Color("p:Q", scale=COLOURS, title=_("P(class 1)"),
-                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=SIDE - 80)),
-        tooltip=[alt.Tooltip("p:Q", title=_("P(class 1)"), format=".2f")])
+    # the image fills the plane: its top left corner at (-EXTENT, EXTENT), SIDE pixels a side
+    image = alt.Chart(pd.DataFrame({"x": [-playground.EXTENT], "y": [playground.EXTENT],
+                                    "url": [charts.raster(values, STOPS)]})).mark_image(
+        width=SIDE, height=SIDE, align="left", baseline="top", aspect=False).encode(
+        x=alt.X("x:Q", scale=axis, title="x₁"), y=alt.Y("y:Q", scale=axis, title="x₂"), url="url:N")
     dots = alt.Chart(points).mark_circle(size=22, stroke="white", strokeWidth=0.8, opacity=1, clip=True).encode(
-        x=alt.X("x:Q", scale=axis), y=alt.Y("y:Q", scale=axis), color=alt.Color("label:Q", scale=COLOURS),
+        x=alt.X("x:Q", scale=axis), y=alt.Y("y:Q", scale=axis),
+        color=alt.Color("label:Q", scale=COLOURS, title=_("P(class 1)"),
+                        legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=SIDE - 80)),
         tooltip=[alt.Tooltip("label:Q", title=_("class"))])
     # pad: the plane itself is SIDE×SIDE, the axes and the legend around it (Streamlit's default, fit, would squeeze
     # the plane into SIDE×SIDE with them)
-    return alt.layer(cells, dots).properties(title=title, width=SIDE, height=SIDE,
+    return alt.layer(image, dots).properties(title=title, width=SIDE, height=SIDE,
                                              autosize=alt.AutoSizeParams(type="pad", contains="padding"))
 
 
 def charts_for(cfg: playground.Config) -> list[ChartSpec]:
     """The boundary beside its cause (the gradient across the layers), then loss, accuracy and dead units."""
     return [
-        ChartSpec(lambda df: boundary_chart(df, cfg.grid), (playground.BOUNDARY, *playground.POINTS)),
+        ChartSpec(lambda df: boundary_chart(df, cfg.grid), (playground.BOUNDARY, *playground.POINTS), at_start=True),
         ChartSpec(lambda df: charts.profile(df, "grad_norm", _("Gradient norm per layer (first and latest probe)")),
                   ("grad_norm",)),
         loss_chart(),

@@ -384,3 +384,32 @@ def test_a_chart_whose_data_is_not_its_frame_is_always_built():
     for frame in _growing_frames("vanishing", {"steps": 40}, (20, 30, 40, 40)):
         assert _filled_or_built(build, frame, built) == vega.spec(build(frame))
     assert len(built) == 4
+
+
+def test_a_raster_colours_each_value_as_vegas_rgb_scale_would_bottom_row_last():
+    """charts.raster against the scale's formula: a value v on stops c0, c1, c2 over [0, 1] is c0 + 2v (c1 − c0)
+    below 0.5 and c1 + (2v − 1)(c2 − c1) above, rounded, per RGB channel; an image lists its top row first."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    stops = ("#2166ac", "#f7f7f7", "#b2182b")
+    rgb = [np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) for c in stops]
+    values = np.array([[0.0, 0.25, 0.5], [0.75, 1.0, np.nan]])  # row 0: the bottom one
+    url = charts.raster(values, stops)
+    assert url.startswith("data:image/png;base64,")
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+    assert image.shape == (2, 3, 4)
+
+    def colour(v):
+        low, high, share = (rgb[0], rgb[1], 2 * v) if v <= 0.5 else (rgb[1], rgb[2], 2 * v - 1)
+        return np.rint(low + share * (high - low))
+
+    for row in range(2):
+        for col in range(3):
+            pixel = image[1 - row, col]  # the image's bottom row is the array's row 0
+            if np.isnan(values[row, col]):
+                assert pixel[3] == 0
+            else:
+                assert pixel[3] == 255 and np.array_equal(pixel[:3], colour(values[row, col]))

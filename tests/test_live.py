@@ -7,6 +7,8 @@ import pytest
 from core.records import Record
 from ui.admission import Slots
 from ui.buffers import LiveBuffers, SeriesBuffer, budget
+from ui.live import charts_to_draw
+from ui.results import ChartSpec
 
 
 def test_series_buffer_is_bounded_keeps_shape_and_latest():
@@ -109,3 +111,16 @@ def test_the_browsers_share_of_a_redraw_spaces_redraws_further():
     gap = redraw_gap(server_s, charts=6)
     assert gap > redraw_gap(server_s)
     assert whole / (gap + whole) == pytest.approx(DRAW_SHARE)
+
+
+def test_a_picture_drawn_from_one_step_goes_first_and_the_curves_follow_with_two_steps():
+    picture, curve = ChartSpec(lambda df: None, ("boundary",), at_start=True), ChartSpec(lambda df: None, ("loss",))
+    charts = [curve, picture, curve]
+    assert charts_to_draw(charts, 0, first=True) == []
+    assert charts_to_draw(charts, 1, first=True) == [1]  # the picture alone, from the first step on
+    assert charts_to_draw(charts, 5, first=True) == [1]  # alone even when the viewer first looks a few steps in
+    assert charts_to_draw(charts, 1, first=False) == []  # after it: every chart, once a line can be drawn
+    assert charts_to_draw(charts, 2, first=False) == [0, 1, 2]
+    assert charts_to_draw(charts, 5, first=False) == [0, 1, 2]  # a viewer who joined: all at once
+    assert charts_to_draw([curve, curve], 1, first=True) == []  # no picture: the first redraw waits for two steps
+    assert charts_to_draw([curve, curve], 2, first=True) == [0, 1]

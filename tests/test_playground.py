@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -77,11 +76,13 @@ def test_drawing_the_boundary_does_not_change_the_training():
 def test_the_plane_puts_each_cell_where_the_records_say():
     cfg = pg.EXPERIMENT.configure(None, steps=2, grid=8, depth=2, points=80)
     df = pd.DataFrame(list(pg.EXPERIMENT.run(cfg)))
-    boundary, points, step = pg.plane(df, 8)
-    assert step == 2 and len(boundary) == 64 and len(points) == 64
+    values, points, step = pg.plane(df, 8)
+    assert step == 2 and values.shape == (8, 8) and len(points) == 64
     assert points.x.tolist() == pytest.approx(pg.load(cfg).x_train[:, 0].tolist())
-    for k in (1, 9, 64):
+    final = pg.snapshots(pg.EXPERIMENT.run(cfg))[2]
+    size = 2 * pg.EXTENT / 8
+    for k in range(1, 65):  # the row and column where each cell's centre lies, from the bottom left
         x, y = pg.cell(k, 8)
-        row = boundary.iloc[k - 1]
-        assert row.x0 < x < row.x1 and row.y0 < y < row.y1
-    assert np.allclose(boundary["p"], pg.snapshots(pg.EXPERIMENT.run(cfg))[2], atol=1e-6)
+        assert values[math.floor((y + pg.EXTENT) / size), math.floor((x + pg.EXTENT) / size)] == \
+            pytest.approx(final[k - 1], abs=1e-6)
+    assert pg.plane(df[df["metric"] != pg.BOUNDARY], 8)[2] is None

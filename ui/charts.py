@@ -6,15 +6,19 @@ to the next and only the data changes: the browser updates the view rather than 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import io
 import json
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+from PIL import Image
 
 from core.experiments import batchnorm, transfer
 from core.i18n import N_, _
@@ -550,3 +554,19 @@ def seed_bands(df: pd.DataFrame, metric: str = "val_accuracy", title: str | None
         x=alt.X("step:Q"), y=alt.Y("mean:Q"), color=color,
         tooltip=[_tip("variant:N"), _tip("step:Q"), _tip("mean:Q", format=".3f"), _tip("sd:Q", format=".3f")])
     return _layer(df, band, seeds, mean).properties(title=title or _("Task B validation accuracy"), height=HEIGHT)
+
+
+def raster(values: np.ndarray, stops: tuple[str, ...]) -> str:
+    """`values` (a 2-D array of numbers in [0, 1], its first row the bottom one) as a PNG data URL, one pixel a
+    value: coloured on `stops` (hex colours spread evenly over [0, 1]) interpolated linearly in RGB, as Vega's
+    scale with interpolate "rgb" colours them; a missing value (NaN) is transparent. One image costs the browser
+    one element where a rect per cell cost it thousands (the playground's boundary)."""
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in stops], dtype=float)
+    at = np.clip(np.nan_to_num(values[::-1], nan=0.0), 0.0, 1.0) * (len(stops) - 1)  # top row first, as images go
+    low = np.minimum(at.astype(int), len(stops) - 2)
+    share = (at - low)[..., None]
+    colours = np.rint(rgb[low] * (1 - share) + rgb[low + 1] * share)
+    alpha = np.where(np.isnan(values[::-1]), 0, 255)[..., None]
+    out = io.BytesIO()
+    Image.fromarray(np.concatenate([colours, alpha], axis=-1).astype(np.uint8)).save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -79,6 +79,16 @@ def _fetch(experiment: Experiment, cfg, bar) -> None:
         experiment.prefetch(cfg, progress)
 
 
+def charts_to_draw(charts: list[ChartSpec], published: int, first: bool) -> list[int]:
+    """Which charts a redraw draws once `published` steps are in. A run's `first` redraw: the charts drawn from one
+    step's records (ChartSpec.at_start) on their own, as soon as the first step is in, so that the browser draws
+    them before it has the curves. Every chart once two steps are in (a single point draws no line); a viewer
+    who joined a run in flight draws the records so far all at once (not `first`)."""
+    if first and published and (starting := [i for i, c in enumerate(charts) if c.at_start]):
+        return starting
+    return list(range(len(charts))) if published >= 2 else []
+
+
 def progress_text(run: str, step: int, done: int, total: int, elapsed: float) -> str:
     """The bar's words: the network training now (its run name names the phase: model_a, scratch/s2,
     adam@lr0.01 in a sweep) at its own step, then the steps done of every network's together."""
@@ -144,7 +154,7 @@ def _watch(flight: Flight, view: RunView, bar, charts: list[ChartSpec], experime
     budget (a paced run: at each of its frames); raise what the training raised."""
     status, placeholders = view.status, view.charts
     last_draw = last_touch = 0.0
-    gap = drawn = cost = 0.0  # seconds between redraws; spent redrawing so far; the last redraw's cost
+    gap = drawn_s = cost = 0.0  # seconds between redraws; spent redrawing so far; the last redraw's cost
     seen_frame, waited, wait = -1, False, 0.0
     while True:
         with flight.changed:
@@ -170,31 +180,34 @@ def _watch(flight: Flight, view: RunView, bar, charts: list[ChartSpec], experime
             elif waited:
                 status.empty()
             waited = False
-        if published >= 2:  # a single point draws no line: the first redraw once two steps are in
+        drawn = charts_to_draw(charts, published, first=not joined and not last_draw)
+        if drawn:
             with flight.changed:
                 done, run, step = flight.done, flight.last_run, flight.last_step
             elapsed = now - flight.started
             # the viewers of one run share its redraw budget: each one's drawing counts as many times as it has viewers
             viewers = max(1, flight.viewers)
-            due = frame != seen_frame if flight.pace else (
-                now - last_draw >= gap and within_budget(drawn * viewers, cost * viewers, elapsed, done, flight.total))
+            due = frame != seen_frame if flight.pace else (now - last_draw >= gap and within_budget(
+                drawn_s * viewers, cost * viewers, elapsed, done, flight.total))
             if due:
                 bar.progress(min(1.0, done / flight.total), text=progress_text(run, step, done, flight.total, elapsed))
                 # the charts another viewer of this run made a moment ago are this one's too (same records, language
                 # and chart options); else this viewer makes them, for the others
-                key = (language(), display.settings(), tuple((c.metrics, c.overlay) for c in charts), frame)
+                now_drawn = [charts[i] for i in drawn]
+                key = (language(), display.settings(), tuple((c.metrics, c.overlay) for c in now_drawn), frame)
+                targets = [placeholders[i] for i in drawn]
                 if (specs := flight.recent_specs(key, SHARE_SECONDS)) is not None:
-                    send(placeholders, specs, shared=True)
+                    send(targets, specs, shared=True)
                 else:
-                    specs = chart_specs(charts, flight.snapshot()[0], experiment, cfg)
+                    specs = chart_specs(now_drawn, flight.snapshot()[0], experiment, cfg)
                     flight.keep_specs(key, specs)
-                    send(placeholders, specs, shared=viewers > 1)
+                    send(targets, specs, shared=viewers > 1)
                 events.mark("first", experiment.name)
                 last_draw = last_touch = time.perf_counter()
                 cost = last_draw - now
-                drawn += cost
+                drawn_s += cost
                 # this redraw's cost (the browser's share included, and as often as the run has viewers) sets the next
-                gap = redraw_gap(cost * viewers, len(charts))
+                gap = redraw_gap(cost * viewers, len(drawn))
                 seen_frame = frame
             elif now - last_touch >= STOP_CHECK:
                 bar.progress(min(1.0, done / flight.total), text=progress_text(run, step, done, flight.total, elapsed))

@@ -70,6 +70,9 @@ class ChartSpec:
     metrics: tuple[str, ...]
     overlay: bool = False  # a curve against step: runs of the history are drawn together in it
     steps: Callable[[object], int] | None = None  # config -> where its step axis ends (default: experiment.steps)
+    # it draws something from one step's records (a picture of the network, not a curve): a live run draws it from
+    # its first step on, ahead of the curves, which need two
+    at_start: bool = False
 
     @classmethod
     def curve(cls, build: Callable[[pd.DataFrame], object], metrics: tuple[str, ...],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -191,24 +192,22 @@ def run(cfg: Config) -> Iterator[Record]:
 
 # Analyses of a run's records (the claims and the page read them).
 
-def plane(df: pd.DataFrame, grid: int) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
-    """From long-form records: the first run's latest boundary as cells (x0, x1, y0, y1, p), its training points
-    (x, y, label), and the boundary's step (None before the first)."""
+def plane(df: pd.DataFrame, grid: int) -> tuple[np.ndarray, pd.DataFrame, int | None]:
+    """From long-form records: the first run's latest boundary as a grid×grid array of P(class 1) (row 0 the bottom
+    row, column 0 the left one, as `cell` counts; NaN where a cell has no record), its training points (x, y, label),
+    and the boundary's step (None before the first)."""
     runs = sorted(df["run"].astype(str).unique()) if len(df) else []
     df = df[df["run"].astype(str) == runs[0]] if runs else df
     cells = df[df["metric"] == BOUNDARY]
     step = int(cells["step"].max()) if len(cells) else None
     cells = cells[cells["step"] == step]
-    k = cells["layer"].astype(int).to_numpy() - 1
-    size = 2 * EXTENT / grid
-    x0, y0 = -EXTENT + (k % grid) * size, -EXTENT + (k // grid) * size
-    boundary = pd.DataFrame({"x0": x0, "x1": x0 + size, "y0": y0, "y1": y0 + size,
-                             "p": cells["value"].to_numpy(dtype=float)})
+    values = np.full(grid * grid, np.nan)
+    values[cells["layer"].astype(int).to_numpy() - 1] = cells["value"].to_numpy(dtype=float)
     points = df[df["metric"].isin(POINTS)]
     points = pd.DataFrame({name: points[points["metric"] == metric].sort_values("layer")["value"].to_numpy(dtype=float)
                            for name, metric in zip(("x", "y", "label"), POINTS, strict=True)}) \
         if len(points) else pd.DataFrame(columns=["x", "y", "label"])
-    return boundary, points, step
+    return values.reshape(grid, grid), points, step
 
 
 def snapshots(records, run: str | None = None) -> dict[int, list[float]]:
