@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.i18n import _
+from core.nets import BOUNDED
 from ui import nav  # light: no torch
 
 nav.ensure_entrypoint("pages/playground.py")  # first: a fresh server's deep link hands over at once
@@ -51,9 +52,19 @@ def charts_for(cfg: playground.Config) -> list[ChartSpec]:
                   ("grad_norm",)),
         loss_chart(),
         accuracy_chart(train=True),
-        ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer (pass no gradient)"),
-                                              _("share"), zero=True), ("dead_fraction",)),
+        units_chart(cfg.activation),
     ]
+
+
+def units_chart(activation: str) -> ChartSpec:
+    """Per layer against step: the units that pass no gradient. A bounded activation's probe measures saturated
+    units (core.probes): a sigmoid or tanh unit is never dead, but one saturated on most examples passes little."""
+    if activation in BOUNDED:
+        return ChartSpec(lambda df: charts.per_layer(
+            df, "saturated_fraction", _("Saturated units per layer (slope under 1% of its maximum on most examples)"),
+            _("share"), zero=True), ("saturated_fraction",))
+    return ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer (pass no gradient)"),
+                                                 _("share"), zero=True), ("dead_fraction",))
 
 
 st.title(_("Playground"))

@@ -378,6 +378,18 @@ def test_no_empty_chart_for_the_activations_trained(activations, shown, hidden):
     assert shown in titles and hidden not in titles
 
 
+@pytest.mark.parametrize(("activation", "metric", "shown", "hidden"), [
+    ("relu", "dead_fraction", "Dead units per layer", "Saturated units per layer"),
+    ("sigmoid", "saturated_fraction", "Saturated units per layer", "Dead units per layer")])
+def test_the_playground_draws_the_units_its_activation_is_probed_for(activation, metric, shown, hidden):
+    at = _open(EXPERIMENTS["playground"], {"activation": activation, "steps": "5", "depth": "2", "grid": "8"})
+    at.button(key="playground.train").click().run()
+    assert not at.exception
+    titles = _chart_titles(at)
+    assert shown in titles and hidden not in titles
+    assert any(r.metric == metric for r in at.session_state["playground"].records)  # the chart has data
+
+
 def test_no_flat_or_empty_chart_on_the_network_tab():
     at = _open(EXPERIMENTS["optimizers-net"], {"steps": "5", "optimizers": "sgd,adam"})
     at.button(key="optimizers-net.train").click().run()
