@@ -47,6 +47,23 @@ def test_frame_filters_metrics_and_uses_compact_types():
     assert str(df["value"].dtype) == "float32"
 
 
+def test_a_train_pressed_earlier_queues_ahead_of_later_ones_that_have_not_started():
+    """Slots.join(pressed): the queue is in the order the Trains were pressed, whatever order their threads join in
+    (a slower data check, the scheduler); a run that has started keeps its slot."""
+    slots = Slots(1)
+    a = slots.join(pressed=1.0)
+    assert slots.try_start(a) == 0  # running
+    c = slots.join(pressed=3.0)
+    b = slots.join(pressed=2.0)  # pressed before c, joined after it
+    d = slots.join(pressed=0.5)  # pressed before a, which runs already: first in the queue, not ahead of a
+    assert [slots.try_start(t) for t in (d, b, c)] == [1, 2, 3]
+    slots.leave(a)
+    assert slots.try_start(c) == 3 and slots.try_start(d) == 0 and slots.try_start(b) == 1
+    for t in (b, c, d):
+        slots.leave(t)
+    assert not slots.running and not slots.queue and not slots.pressed
+
+
 def test_slots_queue_in_order():
     slots = Slots(1)
     a, b, c = slots.join(), slots.join(), slots.join()

@@ -32,13 +32,22 @@ class Slots:
         self.lock = threading.Lock()
         self.running: set[int] = set()
         self.queue: collections.deque[int] = collections.deque()
+        self.pressed: dict[int, float] = {}  # ticket -> when its Train was pressed, while it waits or runs
         self.next_ticket = 0
         self.left = 0  # tickets that have left (a run ended, or gave up its place): the janitor's cue
 
-    def join(self) -> int:
+    def join(self, pressed: float | None = None) -> int:
+        """A ticket, queued in the order of `pressed` (the time.perf_counter() its Train reached the server; by
+        default now): a Train pressed earlier whose data check took longer still goes ahead of later ones that
+        have not started yet (one that has started keeps its slot)."""
         with self.lock:
             self.next_ticket += 1
-            self.queue.append(self.next_ticket)
+            at = time.perf_counter() if pressed is None else pressed
+            self.pressed[self.next_ticket] = at
+            place = len(self.queue)
+            while place and self.pressed[self.queue[place - 1]] > at:
+                place -= 1
+            self.queue.insert(place, self.next_ticket)
             return self.next_ticket
 
     def try_start(self, ticket: int) -> int:
@@ -56,6 +65,7 @@ class Slots:
         with self.lock:
             self.left += 1
             self.running.discard(ticket)
+            self.pressed.pop(ticket, None)
             if ticket in self.queue:
                 self.queue.remove(ticket)
 

@@ -181,9 +181,10 @@ def _landed(flight: Flight) -> None:
 
 
 def board(key: Hashable | None, experiment: Experiment, cfg, seeds: tuple[int, ...], slots: Slots,
-          pace: float = 0.0, frames: int = 40) -> tuple[Flight, bool]:
-    """The flight of `key` with one more viewer: the one in flight (joined: True) or a new one, started.
-    A key of None (a run that is never shared) always gets a flight of its own."""
+          pace: float = 0.0, frames: int = 40, pressed: float | None = None) -> tuple[Flight, bool]:
+    """The flight of `key` with one more viewer: the one in flight (joined: True) or a new one, started, queued
+    for a slot in the order of `pressed` (when its Train was pressed: Slots.join). A key of None (a run that is
+    never shared) always gets a flight of its own."""
     with _flights_lock:
         flight = _flights.get(key) if key is not None else None
         if flight is not None and not flight.ended and not flight.cancelled.is_set():
@@ -194,7 +195,7 @@ def board(key: Hashable | None, experiment: Experiment, cfg, seeds: tuple[int, .
         if key is not None:
             _flights[key] = flight
     # its place in the queue now, in the order the Trains arrived (its thread may be scheduled later)
-    flight.ticket = slots.join()
+    flight.ticket = slots.join(pressed)
     flight.thread.start()
     return flight, False
 

@@ -111,6 +111,7 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
     with a pause after each (the optimizer surfaces, which compute faster than the eye follows).
     With `seeds` the run trains on each of them (Experiment.over_seeds), drawn as the seeds' mean and range.
     """
+    clicked = time.perf_counter()  # its place in the training queue is by this moment (Slots.join)
     result = RunResult(experiment.name, cfg, seeds=seeds)
     st.session_state[experiment.name] = result  # stored first, so a stopped run keeps what it recorded
     view = run_view(len(charts))
@@ -121,12 +122,13 @@ def train_live(experiment: Experiment, cfg, charts: list[ChartSpec], pace: float
                         help=_("Stop this run; what it recorded so far is kept."))
     st.session_state[display.RUNNING] = True  # the chart options' fragment then leaves the page to this run
     start_up()  # normally done at server start (ui/server.py); a first visit straight to a page may skip it
-    flight, clicked = None, time.perf_counter()
+    flight = None
     try:
         bar.progress(0.0, text=_("checking the data…"))
         _fetch(experiment, cfg, bar)  # outside any training slot: a slow network holds up no one else
         bar.progress(0.0, text=_("waiting for a training slot…"))  # the data are checked: the queue (if any) now
-        flight, joined = board(run_key(experiment, cfg, seeds), experiment, cfg, seeds, server_slots(), pace, FRAMES)
+        flight, joined = board(run_key(experiment, cfg, seeds), experiment, cfg, seeds, server_slots(), pace, FRAMES,
+                               pressed=clicked)
         if joined:
             result.joined_at = max(0.0, time.time() - flight.created)
         _watch(flight, view, bar, charts, experiment, cfg, joined)
