@@ -208,3 +208,16 @@ def between(value: float, low: float | None = None, high: float | None = None) -
 
 def diverged(records: Iterable[Record], run: str | None = None) -> bool:
     return any(r.metric == "diverged" and (run is None or r.run == run) for r in records)
+
+
+def final_accuracy(low: float | None, high: float | None, said: Callable[[float, list], str]) -> Callable:
+    """Claim: the final validation accuracy is above `low` (it learns) or below `high` (it stalls), with `said(acc,
+    records)` as the verdict's words. A run that diverged learned nothing: it fails `low` and holds `high`."""
+    def check(records):
+        if diverged(records):
+            return Verdict(low is None, _("The run diverged at step {step}.")
+                                        .format(step=int(last(records, "diverged"))))
+        if (acc := last(records, "val_accuracy")) is None:
+            return None
+        return Verdict(between(acc, low, high), said(acc, records))
+    return check

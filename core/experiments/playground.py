@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..claims import Claim, Control, Verdict, between, diverged, last, values
+from ..claims import Claim, Control, Verdict, final_accuracy, values
 from ..config import ConfigError, param, project, same_as
 from ..data import Dataset
 from ..engine import LessonConfig, TrainConfig, build_model, train
@@ -242,17 +242,9 @@ def stays_flat(high: float = 0.02) -> Callable:
 
 
 def fits(low: float | None = None, high: float | None = None) -> Callable:
-    """Claim: the final validation accuracy is above `low` (the boundary separates the classes) or below `high`;
-    a run that diverged fits not."""
-    def check(records):
-        if diverged(records):
-            return Verdict(low is None, _("The run diverged at step {step}.")
-                                        .format(step=int(last(records, "diverged"))))
-        if (acc := last(records, "val_accuracy")) is None:
-            return None
-        return Verdict(between(acc, low, high), _("Validation accuracy ends at {acc:.0%} (chance is 50%).")
-                                                .format(acc=acc))
-    return check
+    """Claim: the final validation accuracy is above `low` (the boundary separates the classes) or below `high`."""
+    return final_accuracy(low, high, lambda acc, _records: _("Validation accuracy ends at {acc:.0%} (chance is 50%).")
+                          .format(acc=acc))
 
 
 def dead_at_end(low: float) -> Callable:

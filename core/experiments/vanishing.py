@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from ..claims import Claim, Control, Verdict, between, diverged, last, probe_steps, values
+from ..claims import Claim, Control, Verdict, between, diverged, final_accuracy, last, probe_steps, values
 from ..data import load_recorded
 from ..engine import TrainConfig, train
 from ..ensemble import load_seeds, train_seeds
@@ -86,19 +86,10 @@ def gradient_ratio(low: float | None = None, high: float | None = None) -> Calla
 
 
 def accuracy(low: float | None = None, high: float | None = None) -> Callable:
-    """Claim: the final validation accuracy is above `low` (it trains) or below `high` (it stalls); a run that
-    diverged trains not, and stalls."""
-    def check(records):
-        if diverged(records):
-            return Verdict(low is None, _('The run diverged at step {step}.')
-                                        .format(step=int(last(records, "diverged"))))
-        if (acc := last(records, "val_accuracy")) is None:
-            return None
-        holds = between(acc, low, high)
-        return Verdict(holds, _('Validation accuracy ends at {acc:.0%} after {steps:,} steps '
-                                '(chance is 10%).')
-                              .format(acc=acc, steps=max(values(records, 'val_accuracy'))))
-    return check
+    """Claim: the final validation accuracy is above `low` (it trains) or below `high` (it stalls)."""
+    return final_accuracy(low, high, lambda acc, records: _(
+        'Validation accuracy ends at {acc:.0%} after {steps:,} steps (chance is 10%).').format(
+        acc=acc, steps=max(values(records, 'val_accuracy'))))
 
 
 def percentile_reach(low: float | None = None, high: float | None = None) -> Callable:
