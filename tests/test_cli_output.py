@@ -4,6 +4,7 @@ Ctrl-C (exit 130), a closed pipe no traceback; and a blow-up ends a run as diver
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -34,8 +35,9 @@ def _interrupted_cli(out: Path, after_partial: float | None) -> tuple[int, str]:
     options are parsed, training starts), or at once (None: while it imports torch)."""
     # a background job (CI's runner, `cmd &`) inherits SIGINT ignored, and Python then installs no Ctrl-C handler:
     # give the CLI the default disposition a terminal gives it
+    # faulthandler on: a run that does not stop is killed with SIGABRT below, and its threads' stacks are the failure
     proc = subprocess.Popen([sys.executable, "-m", "core", "run", "vanishing", "--steps", "100000", "--out", str(out)],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"},
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     if after_partial is None:
         time.sleep(0.3)  # Python is up (its handler installed), torch not yet imported
@@ -45,7 +47,13 @@ def _interrupted_cli(out: Path, after_partial: float | None) -> tuple[int, str]:
             time.sleep(0.05)
         time.sleep(after_partial)
     proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=60)[1]
+    try:
+        err = proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        stacks = proc.communicate(timeout=30)[1]
+        pytest.fail(f"Ctrl-C {after_partial} s after the partial file did not stop the run within 60 s; its stacks:\n"
+                    f"{stacks[-6000:]}")
     return proc.returncode, err
 
 
