@@ -61,8 +61,7 @@ def units_chart(activation: str) -> ChartSpec:
     units (core.probes): a sigmoid or tanh unit is never dead, but one saturated on most examples passes little."""
     if activation in BOUNDED:
         return ChartSpec(lambda df: charts.per_layer(
-            df, "saturated_fraction", _("Saturated units per layer (slope under 1% of its maximum on most examples)"),
-            _("share"), zero=True), ("saturated_fraction",))
+            df, "saturated_fraction", _("Saturated units per layer"), _("share"), zero=True), ("saturated_fraction",))
     return ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer (pass no gradient)"),
                                                  _("share"), zero=True), ("dead_fraction",))
 
