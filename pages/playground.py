@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.i18n import _
+from core.i18n import N_, _
 from core.nets import BOUNDED
 from ui import nav  # light: no torch
 
@@ -59,11 +59,9 @@ def charts_for(cfg: playground.Config) -> list[ChartSpec]:
 def units_chart(activation: str) -> ChartSpec:
     """Per layer against step: the units that pass no gradient. A bounded activation's probe measures saturated
     units (core.probes): a sigmoid or tanh unit is never dead, but one saturated on most examples passes little."""
-    if activation in BOUNDED:
-        return ChartSpec(lambda df: charts.per_layer(
-            df, "saturated_fraction", _("Saturated units per layer"), _("share"), zero=True), ("saturated_fraction",))
-    return ChartSpec(lambda df: charts.per_layer(df, "dead_fraction", _("Dead units per layer (pass no gradient)"),
-                                                 _("share"), zero=True), ("dead_fraction",))
+    metric, title = (("saturated_fraction", N_("Saturated units per layer")) if activation in BOUNDED else
+                     ("dead_fraction", N_("Dead units per layer (pass no gradient)")))
+    return ChartSpec(lambda df: charts.per_layer(df, metric, _(title), _("share"), zero=True), (metric,))
 
 
 st.title(_("Playground"))

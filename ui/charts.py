@@ -562,11 +562,12 @@ def raster(values: np.ndarray, stops: tuple[str, ...]) -> str:
     scale with interpolate "rgb" colours them; a missing value (NaN) is transparent. One image costs the browser
     one element where a rect per cell cost it thousands (the playground's boundary)."""
     rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in stops], dtype=float)
-    at = np.clip(np.nan_to_num(values[::-1], nan=0.0), 0.0, 1.0) * (len(stops) - 1)  # top row first, as images go
+    values = values[::-1]  # top row first, as images go
+    at = np.clip(np.nan_to_num(values, nan=0.0), 0.0, 1.0) * (len(stops) - 1)
     low = np.minimum(at.astype(int), len(stops) - 2)
     share = (at - low)[..., None]
     colours = np.rint(rgb[low] * (1 - share) + rgb[low + 1] * share)
-    alpha = np.where(np.isnan(values[::-1]), 0, 255)[..., None]
+    alpha = np.where(np.isnan(values), 0, 255)[..., None]
     out = io.BytesIO()
     Image.fromarray(np.concatenate([colours, alpha], axis=-1).astype(np.uint8)).save(out, format="PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
